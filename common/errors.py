@@ -1,0 +1,65 @@
+"""Errors that cross service boundaries.
+
+Each carries the HTTP status the broker answers with. They are registered with Nameko's
+`deserialize_to_instance`, so a service raising `InvalidCredentials` makes the caller's RPC proxy
+raise `InvalidCredentials` too (not a generic `RemoteError`), and the broker maps it by class.
+"""
+
+from __future__ import annotations
+
+from nameko.exceptions import deserialize_to_instance
+
+
+@deserialize_to_instance
+class ServiceError(Exception):
+    """Base class: an expected failure whose message is safe to show to a client."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+@deserialize_to_instance
+class InvalidInput(ServiceError):
+    """A missing, wrong-typed or out-of-range field; the message names the field."""
+
+    status = 400
+
+
+@deserialize_to_instance
+class InvalidCredentials(ServiceError):
+    status = 401
+
+
+@deserialize_to_instance
+class Forbidden(ServiceError):
+    status = 403
+
+
+@deserialize_to_instance
+class NotFound(ServiceError):
+    status = 404
+
+
+@deserialize_to_instance
+class PayloadTooLarge(ServiceError):
+    status = 413
+
+
+@deserialize_to_instance
+class DownstreamError(ServiceError):
+    """A system behind a service (SMTP server, database) answered with an error."""
+
+    status = 502
+
+
+@deserialize_to_instance
+class DownstreamUnavailable(ServiceError):
+    """A service or the system behind it did not answer in time, or is not running."""
+
+    status = 504
