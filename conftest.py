@@ -4,7 +4,12 @@ Infrastructure is real: `make test` starts RabbitMQ, PostgreSQL, SecantusDB and 
 pytest runs, and a fixture that cannot reach its server fails loudly (never skips).
 """
 
-import eventlet
+import warnings
+
+with warnings.catch_warnings():
+    # Nameko 2 is built on eventlet, which now warns that it is in maintenance mode.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import eventlet
 
 # Before anything imports socket, threading or ssl: Nameko runs on green threads.
 eventlet.monkey_patch()
@@ -22,7 +27,9 @@ import requests
 
 from common.config import service_config
 
-POSTGRES_ADMIN_URI = os.environ.get("TEST_POSTGRES_ADMIN_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URI = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URI", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 TEST_USERS_DB = "users_test"
 MONGO_URI = os.environ.get("TEST_MONGO_URI", "mongodb://127.0.0.1:27017")
 SMTP_HOST = os.environ.get("TEST_SMTP_HOST", "127.0.0.1")
@@ -59,7 +66,8 @@ def users_db_uri() -> str:
     with admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {TEST_USERS_DB} WITH (FORCE)")
     admin.close()
-    uri = POSTGRES_ADMIN_URI.rsplit("/", 1)[0] + f"/{TEST_USERS_DB}"
+    uri = POSTGRES_ADMIN_URI.replace("postgresql://", "postgresql+psycopg2://", 1)
+    uri = uri.rsplit("/", 1)[0] + f"/{TEST_USERS_DB}"
     migrate(uri)
     return uri
 

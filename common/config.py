@@ -6,12 +6,18 @@ resolver so every entry point reads a file the same way.
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from nameko.cli.main import setup_yaml_parser
+
+# nameko's CLI module imports pkg_resources, which warns on import; the warning is about nameko,
+# not about anything a user of this project can act on.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    from nameko.cli.main import setup_yaml_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 

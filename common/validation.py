@@ -81,3 +81,8 @@ def parse_json_object(raw: bytes | str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object")
     return body
+
+
+class Credentials(Payload):
+    email: str
+    password: str

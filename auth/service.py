@@ -1,0 +1,31 @@
+"""The authentication service: checks credentials against PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.events import EventDispatcher
+from nameko.rpc import rpc
+
+from auth.authentication import authenticate
+from auth.dependencies import Passwords, Users
+from common.validation import Credentials, validate
+
+
+class AuthService:
+    name = "auth"
+
+    users = Users()
+    passwords = Passwords()
+    dispatch = EventDispatcher()
+
+    @rpc
+    def authenticate(self, email: str, password: str) -> dict[str, Any]:
+        """The user without its password hash; `InvalidCredentials` when the check fails.
+
+        Success is announced as a `user_authenticated` event, which the logger stores.
+        """
+        credentials = validate(Credentials, {"email": email, "password": password})
+        user = authenticate(self.users, self.passwords, credentials.email, credentials.password)
+        self.dispatch("user_authenticated", {"email": user["email"]})
+        return user
