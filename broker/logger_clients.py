@@ -1,0 +1,166 @@
+"""The broker's direct ways to the logger, as Nameko dependencies: XML-RPC `RPCServer.LogInfo`
+(`/log-rpc`) and gRPC `logs.LogService/WriteLog` (`/log-grpc`).
+
+Both keep their connections open across requests (the Go original dialled one per request), bound
+every call with a timeout, and turn failures into `common.errors`: the logger refusing the input
+is `InvalidInput` (400), a logger that is down or too slow is `DownstreamUnavailable` (504), any
+other failure `DownstreamError` (502), with messages that never carry transport internals.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from typing import Any
+from xmlrpc.client import Error as XmlRpcError
+from xmlrpc.client import Fault, ServerProxy, Transport
+
+import grpc
+from eventlet import patcher, tpool
+from eventlet.pools import Pool
+from grpc import _channel
+from grpc._cython import cygrpc
+from nameko.extensions import DependencyProvider
+
+from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput, ServiceError
+from protos import logs_pb2, logs_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+
+class _TimeoutTransport(Transport):
+    """xmlrpc.client's HTTP/1.1 keep-alive transport, with a socket timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        connection = super().make_connection(host)
+        connection.timeout = self.timeout
+        return connection
+
+
+class XmlRpcLogClient:
+    def __init__(self, proxies: Pool, timeout: float) -> None:
+        self._proxies = proxies
+        self._timeout = timeout
+
+    def log_info(self, name: str, data: str) -> str:
+        """Returns "Processed payload via RPC: <name>" once the logger stored the entry."""
+        try:
+            with self._proxies.item() as proxy:
+                return proxy.RPCServer.LogInfo({"Name": name, "Data": data})
+        except Fault as fault:
+            raise _error_for_fault(fault) from None
+        except TimeoutError:
+            raise DownstreamUnavailable(
+                f"the logger did not answer within {self._timeout:g} s"
+            ) from None
+        except (OSError, http.client.HTTPException):
+            raise DownstreamUnavailable("the logger's XML-RPC server is unreachable") from None
+        except XmlRpcError as exc:
+            log.error("XML-RPC call to the logger failed: %s", exc)
+            raise DownstreamError("the logger's XML-RPC server failed") from None
+
+
+def _error_for_fault(fault: Fault) -> ServiceError:
+    # The logger's faults carry an HTTP-like status as faultCode and a client-safe faultString.
+    if fault.faultCode == 400:
+        return InvalidInput(fault.faultString)
+    if fault.faultCode in (503, 504):
+        return DownstreamUnavailable(fault.faultString)
+    return DownstreamError(f"the logger failed: {fault.faultString}")
+
+
+class XmlRpcLogger(DependencyProvider):
+    """Config: LOGGER_XMLRPC_URL, LOGGER_XMLRPC_TIMEOUT (seconds).
+
+    A pool of ServerProxy objects, each holding one kept-alive HTTP connection and used by one
+    worker at a time; the pool grows on demand up to the container's `max_workers`.
+    """
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.url = config["LOGGER_XMLRPC_URL"]
+        self.timeout = float(config.get("LOGGER_XMLRPC_TIMEOUT", 5))
+        self.proxies = Pool(max_size=self.container.max_workers, create=self._new_proxy)
+
+    def _new_proxy(self) -> ServerProxy:
+        return ServerProxy(self.url, transport=_TimeoutTransport(self.timeout))
+
+    def stop(self) -> None:
+        while self.proxies.free_items:
+            self.proxies.free_items.popleft()("close")()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> XmlRpcLogClient:
+        return XmlRpcLogClient(self.proxies, self.timeout)
+
+
+def _use_os_locks_in_grpc() -> None:
+    """Let grpc's Python layer lock with real OS locks, as it would in an unpatched process.
+
+    `eventlet.monkey_patch()` turns `threading` green, and grpc guards each channel with a
+    `threading.Condition`. Blocking calls made from several OS threads (eventlet's tpool, where
+    grpc's C core may block without stalling the hub) would then contend on one green lock across
+    threads, which eventlet cannot do ("Cannot switch to a different thread"). grpc looks
+    `threading` up in its module globals when a channel is made, so pointing those at the
+    original module before the channel exists is enough. Idempotent.
+    """
+    real_threading = patcher.original("threading")
+    cygrpc.threading = real_threading
+    _channel.threading = real_threading
+
+
+class GrpcLogClient:
+    def __init__(self, stub: logs_pb2_grpc.LogServiceStub, timeout: float) -> None:
+        self._stub = stub
+        self._timeout = timeout
+
+    def write_log(self, name: str, data: str) -> str:
+        """The server's result ("logged!") once the logger stored the entry."""
+        request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data))
+        try:
+            # A real OS thread blocks in grpc's C core; this green thread waits without blocking.
+            response = tpool.execute(self._stub.WriteLog, request, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise self._error_for_status(exc.code(), exc.details()) from None
+        return response.result
+
+    def _error_for_status(self, code: grpc.StatusCode, details: str | None) -> ServiceError:
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            return InvalidInput(details or "invalid log entry")
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return DownstreamUnavailable(f"the logger did not answer within {self._timeout:g} s")
+        if code == grpc.StatusCode.UNAVAILABLE:
+            # The details of a connection failure name addresses: not for clients.
+            return DownstreamUnavailable("the logger's gRPC server is unavailable")
+        log.error("gRPC call to the logger failed: %s %s", code, details)
+        return DownstreamError("the logger's gRPC server failed")
+
+
+class GrpcLogger(DependencyProvider):
+    """Config: LOGGER_GRPC_TARGET (host:port), LOGGER_GRPC_TIMEOUT (seconds, the call deadline).
+
+    One channel for the container's lifetime: it multiplexes every call over one HTTP/2
+    connection and reconnects by itself when the server comes back.
+    """
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.timeout = float(config.get("LOGGER_GRPC_TIMEOUT", 1))
+        _use_os_locks_in_grpc()
+        self.channel = grpc.insecure_channel(config["LOGGER_GRPC_TARGET"])
+        self.stub = logs_pb2_grpc.LogServiceStub(self.channel)
+
+    def stop(self) -> None:
+        self.channel.close()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> GrpcLogClient:
+        return GrpcLogClient(self.stub, self.timeout)

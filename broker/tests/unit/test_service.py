@@ -1,0 +1,138 @@
+"""The broker's request handling with every dependency replaced (`worker_factory`)."""
+
+import json
+
+import pytest
+from nameko.testing.services import worker_factory
+from werkzeug.test import EnvironBuilder
+
+from broker.service import BrokerService
+from common.errors import Forbidden, InvalidInput
+
+CONFIG = {"LOG_TRANSPORT": "rabbit", "BROKER_MAIL_ENABLED": True}
+
+
+def post(body) -> object:
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return EnvironBuilder(method="POST", data=data).get_request()
+
+
+def envelope(response) -> dict:
+    assert response.mimetype == "application/json"
+    return json.loads(response.get_data())
+
+
+def make_broker(**config):
+    return worker_factory(BrokerService, config={**CONFIG, **config})
+
+
+def test_auth_action_calls_auth_and_answers_202_with_the_user():
+    broker = make_broker()
+    broker.auth.authenticate.return_value = {"id": 1, "email": "admin@example.com"}
+    response = broker.handle(post({"action": "auth", "auth": {"email": "a@b.c", "password": "p"}}))
+    broker.auth.authenticate.assert_called_once_with("a@b.c", "p")
+    assert response.status_code == 202
+    assert envelope(response) == {
+        "error": False,
+        "message": "Authenticated!",
+        "data": {"id": 1, "email": "admin@example.com"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("transport", "message"),
+    [
+        ("rabbit", "logged via RabbitMQ"),
+        ("rpc", "Processed payload via RPC: event"),
+        ("grpc", "logged"),
+    ],
+)
+def test_log_action_uses_the_configured_transport(transport, message):
+    broker = make_broker(LOG_TRANSPORT=transport)
+    broker.xmlrpc_logger.log_info.return_value = "Processed payload via RPC: event"
+    response = broker.handle(post({"action": "log", "log": {"name": "event", "data": "d"}}))
+    assert response.status_code == 202
+    assert envelope(response)["message"] == message
+    calls = {
+        "rabbit": broker.log_events.publish.call_args_list,
+        "rpc": broker.xmlrpc_logger.log_info.call_args_list,
+        "grpc": broker.grpc_logger.write_log.call_args_list,
+    }
+    assert {name: len(made) for name, made in calls.items()} == {
+        name: int(name == transport) for name in calls
+    }
+
+
+def test_log_level_picks_the_routing_level():
+    broker = make_broker()
+    broker.log_via_rabbit(post({"log": {"name": "n", "data": "d", "level": "ERROR"}}))
+    broker.log_events.publish.assert_called_once_with("n", "d", "ERROR")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{not json", "malformed JSON body"),
+        ('{"action": "auth"} {"again": 1}', "malformed JSON body"),
+        ("[1, 2]", "body must be a JSON object"),
+        ({}, "unknown action"),
+        ({"action": "fly"}, "unknown action"),
+        ({"action": "auth"}, "auth is required"),
+        ({"action": "auth", "auth": "x"}, "auth must be an object"),
+        ({"action": "auth", "auth": {"password": "p"}}, "auth.email is required"),
+        ({"action": "auth", "auth": {"email": 5, "password": "p"}}, "auth.email must be a string"),
+        ({"action": "log"}, "log is required"),
+        ({"action": "log", "log": {"data": "d"}}, "log.name is required"),
+        ({"action": "log", "log": {"name": "", "data": "d"}}, "log.name must not be empty"),
+        (
+            {"action": "log", "log": {"name": "n" * 256, "data": "d"}},
+            "log.name must be at most 255",
+        ),
+        ({"action": "log", "log": {"name": "n", "data": 7}}, "log.data must be a string"),
+        (
+            {"action": "log", "log": {"name": "n", "data": "x" * 65537}},
+            "log.data must be at most 64 KiB",
+        ),
+        ({"action": "log", "log": {"name": "n", "data": "d", "level": "DEBUG"}}, "log.level"),
+        ({"action": "mail"}, "mail is required"),
+        ({"action": "mail", "mail": []}, "mail must be an object"),
+    ],
+)
+def test_bad_input_is_rejected_naming_the_field(body, message):
+    broker = make_broker()
+    with pytest.raises(InvalidInput, match=message):
+        broker.handle(post(body))
+    broker.auth.authenticate.assert_not_called()
+    broker.log_events.publish.assert_not_called()
+
+
+def test_mail_action_answers_with_the_recipient():
+    broker = make_broker()
+    broker.mailer.send_mail.return_value = {"to": "you@example.com", "message_id": "<x@y>"}
+    mail = {"to": "you@example.com", "subject": "s", "message": "m"}
+    response = broker.handle(post({"action": "mail", "mail": mail}))
+    broker.mailer.send_mail.assert_called_once_with(mail)
+    assert response.status_code == 202
+    assert envelope(response)["message"] == "Message sent to you@example.com"
+
+
+def test_mail_action_can_be_switched_off():
+    broker = make_broker(BROKER_MAIL_ENABLED=False)
+    with pytest.raises(Forbidden):
+        broker.handle(post({"action": "mail", "mail": {"to": "you@example.com"}}))
+    broker.mailer.send_mail.assert_not_called()
+
+
+@pytest.mark.parametrize(("query", "limit"), [("", 20), ("?limit=5", 5), ("?limit=1000", 1000)])
+def test_logs_passes_the_limit(query, limit):
+    broker = make_broker()
+    broker.logger.all.return_value = [{"id": "1", "name": "n", "data": "d"}]
+    response = broker.logs(EnvironBuilder(path=f"/logs{query}").get_request())
+    broker.logger.all.assert_called_once_with(limit)
+    assert envelope(response)["data"] == [{"id": "1", "name": "n", "data": "d"}]
+
+
+@pytest.mark.parametrize("query", ["?limit=0", "?limit=1001", "?limit=-1", "?limit=ten"])
+def test_logs_rejects_a_bad_limit(query):
+    with pytest.raises(InvalidInput, match="limit must be an integer"):
+        make_broker().logs(EnvironBuilder(path=f"/logs{query}").get_request())
