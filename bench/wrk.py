@@ -19,7 +19,8 @@ done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
   io.write(string.format(
-    'WRK_JSON {{"requests": %d, "seconds": %f, "p50": %f, "p99": %f, "errors": %d, "non2xx": %d}}\\n',
+    'WRK_JSON {{"requests": %d, "seconds": %f, "p50": %f, "p99": %f, '
+    .. '"errors": %d, "non2xx": %d}}\\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
     latency:percentile(99) / 1e3, errors, summary.errors.status))
 end
