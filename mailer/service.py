@@ -1,0 +1,73 @@
+"""The mailer service: sends templated mail over SMTP for the other services.
+
+It has no HTTP port. Two doors, both over RabbitMQ and both through `deliver()`:
+- RPC `mailer.send_mail(mail)`, for a caller that needs the outcome (the broker's `mail` action:
+  its 202 must mean the mail server accepted the mail);
+- the event `send_mail_requested` with the same payload, for a service that just wants a mail
+  sent (a welcome mail from auth, an alert from the listener) without the broker in between.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nameko.events import SERVICE_POOL, event_handler
+from nameko.rpc import rpc
+
+from common.errors import ServiceError
+from mailer.delivery import deliver
+from mailer.dependencies import Smtp
+
+log = logging.getLogger(__name__)
+
+MAIL_REQUESTED = "send_mail_requested"
+
+
+def mail_requested_by(source: str) -> Any:
+    """Handle `send_mail_requested` events dispatched by the service `source`.
+
+    Nameko events belong to the service that dispatches them (one exchange per service), so a
+    handler names its sources. The list below is the explicit allow-list of services that may ask
+    for mail; a new one is one line. The alternative, a well-known pseudo-source every caller
+    fakes with a standalone dispatcher, would hide who asked and bypass `EventDispatcher`.
+
+    SERVICE_POOL with reliable delivery: one durable queue per source, shared by all mailer
+    instances, so each request is sent once, and requests made while the mailer is down wait.
+    No requeue on error: a refused request fails the same way again, and requeueing while the mail
+    server is down would spin; the handler logs every failure at ERROR with what was asked instead.
+    """
+    return event_handler(
+        source,
+        MAIL_REQUESTED,
+        handler_type=SERVICE_POOL,
+        reliable_delivery=True,
+        requeue_on_error=False,
+    )
+
+
+class MailerService:
+    name = "mailer"
+
+    smtp = Smtp()
+
+    @rpc(expected_exceptions=ServiceError)
+    def send_mail(self, mail: dict[str, Any]) -> dict[str, str]:
+        return deliver(mail, self.smtp)
+
+    @mail_requested_by("auth")
+    @mail_requested_by("broker")
+    @mail_requested_by("listener")
+    @mail_requested_by("logger")
+    def handle_send_mail_requested(self, mail: dict[str, Any]) -> None:
+        try:
+            deliver(mail, self.smtp)
+        except ServiceError as exc:
+            log.error("requested mail NOT sent: %s; request was %s", exc.message, summary(mail))
+
+
+def summary(mail: Any) -> str:
+    """Enough of a failed request to find and resend it, without its (possibly long) message."""
+    if not isinstance(mail, dict):
+        return f"not an object: {mail!r:.100}"
+    return ", ".join(f"{key}={mail.get(key)!r:.200}" for key in ("from", "to", "subject"))
