@@ -38,16 +38,43 @@ migrate: venv
 
 ## run: start infrastructure and every service in the foreground (Ctrl-C stops everything)
 run: infra migrate
-	@scripts/urls.sh
+	@echo "broker API      http://localhost:8080   (try: curl -s -XPOST localhost:8080/)"
+	@echo "test page       http://localhost:8081"
+	@echo "caught mail     http://localhost:8025"
+	@echo "RabbitMQ        http://localhost:15672  (guest/guest)"
 	$(BIN)/honcho start -f Procfile
 
-## test: create the virtualenv if needed, start infrastructure, run the whole test suite
-test: infra
+## test: create the virtualenv if needed, start infrastructure, lint, run the whole test suite
+test: infra chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## chromium: install Debian's Chromium for the browser tests when it is missing
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+## protos: generate the gRPC code in protos/ from protos/logs.proto
+protos: venv
+	scripts/gen_protos.sh
+
+## start: start the test page (gateway_ui) alone in the background (pid file in .local/pids)
+start: venv
+	scripts/frontend.sh start
+
+## stop: stop what `make start` started
+stop:
+	scripts/frontend.sh stop
+
+## dlq: show the listener's dead-letter queue (reason, attempts, routing key, body)
+dlq: venv
+	$(BIN)/python -m listener.dead_letters show
+
+## dlq-replay: put every dead-lettered log event back on logs_topic
+dlq-replay: venv
+	$(BIN)/python -m listener.dead_letters replay
 
 ## lint: ruff
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down migrate run test lint
+.PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay

@@ -16,8 +16,12 @@ eventlet.monkey_patch()
 
 import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
@@ -25,7 +29,7 @@ import pymongo
 import pytest
 import requests
 
-from common.config import service_config
+from common.config import ROOT, service_config
 
 POSTGRES_ADMIN_URI = os.environ.get(
     "TEST_POSTGRES_ADMIN_URI", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -95,3 +99,86 @@ def maildev() -> Iterator[str]:
     requests.delete(f"{MAILDEV_API}/email/all", timeout=5).raise_for_status()
     yield MAILDEV_API
     requests.delete(f"{MAILDEV_API}/email/all", timeout=5)
+
+
+@dataclass(frozen=True)
+class RunningSystem:
+    broker_url: str
+    page_url: str
+    mail_ui_url: str
+    mongo_database: str
+    amqp_uri: str
+
+
+def wait_for_port(port: int, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
+
+
+@pytest.fixture
+def grpc_logger_process(mongo_database: str) -> Iterator[str]:
+    """`python -m logger.grpc_server` on a free port, writing to this test's database."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "MONGO_DATABASE": mongo_database,
+    }
+    process = subprocess.Popen([sys.executable, "-m", "logger.grpc_server"], cwd=ROOT, env=env)
+    try:
+        wait_for_port(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def running_system(
+    runner_factory, config_for, users_db_uri, mongo_database, maildev, grpc_logger_process
+) -> RunningSystem:
+    from auth.service import AuthService
+    from broker.service import BrokerService
+    from gateway_ui.service import GatewayUiService
+    from listener.service import ListenerService
+    from logger.service import LoggerService
+    from mailer.service import MailerService
+
+    broker_port, xmlrpc_port, page_port = free_port(), free_port(), free_port()
+    broker_url = f"http://127.0.0.1:{broker_port}"
+    configs = {
+        BrokerService: config_for(
+            "broker",
+            WEB_SERVER_ADDRESS=f"127.0.0.1:{broker_port}",
+            LOGGER_XMLRPC_URL=f"http://127.0.0.1:{xmlrpc_port}/",
+            LOGGER_GRPC_TARGET=grpc_logger_process,
+        ),
+        AuthService: config_for("auth", DB_URIS={"auth:Base": users_db_uri}),
+        LoggerService: config_for(
+            "logger",
+            MONGO_DATABASE=mongo_database,
+            LOGGER_XMLRPC_ADDRESS=f"127.0.0.1:{xmlrpc_port}",
+        ),
+        ListenerService: config_for("listener"),
+        MailerService: config_for("mailer", MAIL_HOST=SMTP_HOST, MAIL_PORT=SMTP_PORT),
+        GatewayUiService: config_for(
+            "gateway_ui",
+            WEB_SERVER_ADDRESS=f"127.0.0.1:{page_port}",
+            BROKER_URL=broker_url,
+            MAIL_UI_URL=maildev,
+        ),
+    }
+    for service, config in configs.items():
+        runner_factory(config, service).start()
+    return RunningSystem(
+        broker_url=broker_url,
+        page_url=f"http://127.0.0.1:{page_port}",
+        mail_ui_url=maildev,
+        mongo_database=mongo_database,
+        amqp_uri=configs[BrokerService]["AMQP_URI"],
+    )

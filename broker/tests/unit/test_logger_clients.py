@@ -1,0 +1,206 @@
+"""The logger clients' error mapping and lifecycle, with the transports stubbed out
+(the real servers: tests/interface/test_logger_clients.py)."""
+
+import http.client
+import xmlrpc.client
+from unittest.mock import Mock
+
+import grpc
+import pytest
+from eventlet import patcher
+from eventlet.pools import Pool
+from grpc._cython import cygrpc
+
+from broker.logger_clients import GrpcLogClient, GrpcLogger, XmlRpcLogClient, XmlRpcLogger
+from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput
+from protos import logs_pb2
+
+
+def xmlrpc_client(log_info):
+    proxy = Mock()
+    proxy.RPCServer.LogInfo.side_effect = log_info
+    pool = Pool(max_size=1, create=lambda: proxy)
+    return XmlRpcLogClient(pool, timeout=5), pool
+
+
+def test_xmlrpc_log_info_sends_the_go_struct_and_returns_the_answer():
+    sent = []
+    client, pool = xmlrpc_client(
+        lambda payload: sent.append(payload) or "Processed payload via RPC: n"
+    )
+
+    assert client.log_info("n", "d") == "Processed payload via RPC: n"
+    assert sent == [{"Name": "n", "Data": "d"}]
+    assert pool.free() == 1, "the proxy went back to the pool"
+
+
+@pytest.mark.parametrize(
+    ("failure", "error", "message"),
+    [
+        (
+            xmlrpc.client.Fault(400, "payload.Name must not be empty"),
+            InvalidInput,
+            "payload.Name must not be empty",
+        ),
+        (
+            xmlrpc.client.Fault(504, "log storage is unavailable"),
+            DownstreamUnavailable,
+            "log storage is unavailable",
+        ),
+        (
+            xmlrpc.client.Fault(503, "the service is shutting down"),
+            DownstreamUnavailable,
+            "the service is shutting down",
+        ),
+        (
+            xmlrpc.client.Fault(500, "internal error"),
+            DownstreamError,
+            "the logger failed: internal error",
+        ),
+        (
+            ConnectionRefusedError(111, "Connection refused"),
+            DownstreamUnavailable,
+            "the logger's XML-RPC server is unreachable",
+        ),
+        (
+            http.client.RemoteDisconnected("closed"),
+            DownstreamUnavailable,
+            "the logger's XML-RPC server is unreachable",
+        ),
+        (TimeoutError("timed out"), DownstreamUnavailable, "the logger did not answer within 5 s"),
+        (
+            xmlrpc.client.ProtocolError("logger/", 502, "Bad Gateway", {}),
+            DownstreamError,
+            "the logger's XML-RPC server failed",
+        ),
+        (
+            xmlrpc.client.ResponseError("bad response"),
+            DownstreamError,
+            "the logger's XML-RPC server failed",
+        ),
+    ],
+    ids=[
+        "fault-400",
+        "fault-504",
+        "fault-503",
+        "fault-500",
+        "refused",
+        "disconnected",
+        "timeout",
+        "http-error",
+        "bad-response",
+    ],
+)
+def test_xmlrpc_failures_map_to_service_errors(failure, error, message):
+    client, pool = xmlrpc_client(failure)
+
+    with pytest.raises(error) as raised:
+        client.log_info("n", "d")
+
+    assert raised.value.message == message
+    assert pool.free() == 1, "a failed call still returns its proxy to the pool"
+
+
+def test_xmlrpc_logger_pools_proxies_up_to_max_workers_and_closes_them_on_stop():
+    container = Mock(
+        config={"LOGGER_XMLRPC_URL": "http://127.0.0.1:9/", "LOGGER_XMLRPC_TIMEOUT": 2},
+        max_workers=3,
+    )
+    provider = XmlRpcLogger().bind(container, "xmlrpc_logger")
+    provider.setup()
+
+    assert provider.proxies.max_size == 3
+    assert provider.timeout == 2.0
+    assert isinstance(provider.get_dependency(Mock()), XmlRpcLogClient)
+    with provider.proxies.item() as proxy:
+        assert isinstance(proxy, xmlrpc.client.ServerProxy)
+    assert provider.proxies.free() == 3
+
+    provider.stop()
+    assert not provider.proxies.free_items
+
+
+class FakeRpcError(grpc.RpcError):
+    def __init__(self, code, details):
+        self._code, self._details = code, details
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return self._details
+
+
+def grpc_client(write_log):
+    stub = Mock()
+    stub.WriteLog.side_effect = write_log
+    return GrpcLogClient(stub, timeout=1), stub
+
+
+def test_grpc_write_log_sends_the_entry_with_the_deadline():
+    client, stub = grpc_client(lambda request, timeout: logs_pb2.LogResponse(result="logged!"))
+
+    assert client.write_log("n", "d") == "logged!"
+    request = stub.WriteLog.call_args.args[0]
+    assert (request.logEntry.name, request.logEntry.data) == ("n", "d")
+    assert stub.WriteLog.call_args.kwargs == {"timeout": 1}
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "error", "message"),
+    [
+        (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "name must not be empty",
+            InvalidInput,
+            "name must not be empty",
+        ),
+        (
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            "Deadline Exceeded",
+            DownstreamUnavailable,
+            "the logger did not answer within 1 s",
+        ),
+        (
+            grpc.StatusCode.UNAVAILABLE,
+            "failed to connect to ipv4:10.0.0.7:50001",
+            DownstreamUnavailable,
+            "the logger's gRPC server is unavailable",
+        ),
+        (
+            grpc.StatusCode.INTERNAL,
+            "internal error",
+            DownstreamError,
+            "the logger's gRPC server failed",
+        ),
+        (
+            grpc.StatusCode.UNIMPLEMENTED,
+            "Method not found!",
+            DownstreamError,
+            "the logger's gRPC server failed",
+        ),
+    ],
+    ids=["invalid", "deadline", "unavailable", "internal", "unimplemented"],
+)
+def test_grpc_status_codes_map_to_service_errors(code, details, error, message):
+    client, _ = grpc_client(FakeRpcError(code, details))
+
+    with pytest.raises(error) as raised:
+        client.write_log("n", "d")
+
+    assert raised.value.message == message
+
+
+def test_grpc_logger_opens_one_channel_in_setup_and_closes_it_on_stop():
+    container = Mock(config={"LOGGER_GRPC_TARGET": "127.0.0.1:9", "LOGGER_GRPC_TIMEOUT": 0.5})
+    provider = GrpcLogger().bind(container, "grpc_logger")
+    provider.setup()
+
+    assert cygrpc.threading is patcher.original("threading"), "grpc locks with OS locks"
+    first, second = provider.get_dependency(Mock()), provider.get_dependency(Mock())
+    assert first._stub is second._stub is provider.stub
+    assert provider.timeout == 0.5
+
+    provider.stop()
+    with pytest.raises(ValueError, match="closed channel"):
+        provider.stub.WriteLog(logs_pb2.LogRequest(), timeout=0.5)

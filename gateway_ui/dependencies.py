@@ -1,0 +1,60 @@
+"""The page and its static files as a Nameko dependency.
+
+The settings are checked and the page rendered once, in `setup()`: a wrong `BROKER_URL` stops
+the service at start-up instead of breaking every page view, and a request costs no rendering.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response
+
+from common.envelope import error_response
+from gateway_ui.pages import (
+    HTML_MIMETYPE,
+    PageSettings,
+    render_index,
+    security_headers,
+    static_file,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Site:
+    """What a worker gets: ready-made responses for the page and its files."""
+
+    def __init__(self, html: str, headers: dict[str, str]) -> None:
+        self._html = html
+        self._headers = headers
+
+    def index(self) -> Response:
+        # no-cache: the page carries settings, which change when the service is restarted.
+        headers = {**self._headers, "Cache-Control": "no-cache"}
+        return Response(self._html, status=200, headers=headers, mimetype=HTML_MIMETYPE)
+
+    def static_file(self, path: str, environ: dict[str, Any]) -> Response:
+        try:
+            return static_file(path, environ)
+        except NotFound:
+            return error_response(404, "not found")
+
+
+class PageFiles(DependencyProvider):
+    """Reads `BROKER_URL` and `MAIL_UI_URL` from the container's config."""
+
+    def setup(self) -> None:
+        settings = PageSettings.from_config(self.container.config)
+        self.site = Site(render_index(settings), security_headers(settings))
+        logger.info(
+            "test page talks to the broker at %s, mail UI at %s",
+            settings.broker_url,
+            settings.mail_ui_url,
+        )
+
+    def get_dependency(self, worker_ctx: Any) -> Site:
+        return self.site

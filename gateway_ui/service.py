@@ -1,0 +1,30 @@
+"""The browser test page: one HTML page whose buttons call the broker from the user's browser.
+
+This service only serves files; every request the buttons make goes straight to the broker.
+"""
+
+from __future__ import annotations
+
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from common.envelope import json_response
+from gateway_ui.dependencies import PageFiles
+
+
+class GatewayUiService:
+    name = "gateway_ui"
+
+    site = PageFiles()
+
+    @http("GET", "/")
+    def index(self, request: Request) -> Response:
+        return self.site.index()
+
+    @http("GET", "/static/<path:path>")
+    def static(self, request: Request, path: str) -> Response:
+        return self.site.static_file(path, request.environ)
+
+    @http("GET", "/ping")
+    def ping(self, request: Request) -> Response:
+        return json_response(200, "pong")

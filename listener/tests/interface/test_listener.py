@@ -1,0 +1,209 @@
+"""The listener end to end: real RabbitMQ, the real LoggerService and a MongoDB-protocol server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from common.config import ROOT
+from common.log_events import LISTENER_QUEUE
+from conftest import free_port
+from listener.messages import ATTEMPTS_HEADER, REASON_HEADER, ROUTING_KEY_HEADER, raw_body
+from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
+from listener.service import ListenerService
+from logger.service import LoggerService
+
+from .helpers import peek, publish_log, publish_logs, queue_depth, wait_until
+from .servers import OwnMongo
+
+FAST_RETRIES = {"RETRY_BACKOFF_BASE": 0.05, "RETRY_BACKOFF_MAX": 0.2}
+
+
+@pytest.fixture
+def logs(mongo_client, mongo_database):
+    return mongo_client[mongo_database]["logs"]
+
+
+@pytest.fixture
+def start_listener(runner_factory, config_for):
+    def start(**overrides):
+        runner = runner_factory(config_for("listener", **overrides), ListenerService)
+        runner.start()
+        return runner
+
+    return start
+
+
+@pytest.fixture
+def start_logger(runner_factory, config_for, mongo_database):
+    def start(**overrides):
+        config = config_for(
+            "logger",
+            MONGO_DATABASE=mongo_database,
+            LOGGER_XMLRPC_ADDRESS=f"127.0.0.1:{free_port()}",
+            **overrides,
+        )
+        runner = runner_factory(config, LoggerService)
+        runner.start()
+        return runner
+
+    return start
+
+
+def dead_letters_cli(amqp_uri: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m listener.dead_letters ...` as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "listener.dead_letters", *args],
+        cwd=ROOT,
+        env={**os.environ, "AMQP_URI": amqp_uri},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_queues_empty(amqp_uri: str) -> None:
+    depths = {
+        q.name: queue_depth(amqp_uri, q) for q in (LISTENER_QUEUE, RETRY_QUEUE, DEAD_LETTER_QUEUE)
+    }
+    assert depths == dict.fromkeys(depths, 0)
+
+
+def test_an_event_published_to_logs_topic_is_stored(start_logger, start_listener, amqp_uri, logs):
+    start_logger()
+    start_listener()
+    publish_log(amqp_uri, {"name": "event", "data": "something happened"}, level="WARNING")
+    (entry,) = wait_until(lambda: list(logs.find()), what="the entry in MongoDB")
+    assert (entry["name"], entry["data"]) == ("event", "something happened")
+    assert entry["created_at"] is not None
+    assert_queues_empty(amqp_uri)
+
+
+def test_events_published_while_the_listener_is_stopped_are_all_stored_exactly_once(
+    start_logger, start_listener, amqp_uri, logs
+):
+    start_logger()
+    start_listener().stop()  # it has run before: its queue outlives it
+    expected = [f"event {number}" for number in range(200)]
+    publish_logs(amqp_uri, [{"name": "backlog", "data": data} for data in expected])
+    assert queue_depth(amqp_uri, LISTENER_QUEUE) == 200
+
+    listener = start_listener()
+    wait_until(lambda: logs.count_documents({}) >= 200, what="200 entries in MongoDB")
+    listener.stop()  # let in-flight work finish before counting
+
+    stored = Counter(entry["data"] for entry in logs.find({"name": "backlog"}))
+    assert stored == Counter(expected)
+    assert_queues_empty(amqp_uri)
+
+
+@pytest.fixture
+def own_mongo(tmp_path: Path) -> Iterator[OwnMongo]:
+    mongo = OwnMongo(tmp_path / "mongo", free_port())
+    mongo.start()
+    yield mongo
+    mongo.stop()
+
+
+def test_events_published_during_a_storage_outage_are_retried_and_stored_when_it_is_back(
+    start_logger, start_listener, amqp_uri, own_mongo, mongo_database
+):
+    logger = start_logger(MONGO_URI=own_mongo.uri, MONGO_TIMEOUT_MS=300)
+    listener = start_listener(RETRY_MAX_ATTEMPTS=1000, **FAST_RETRIES)
+    with pymongo.MongoClient(own_mongo.uri, serverSelectionTimeoutMS=5000) as client:
+        logs = client[mongo_database]["logs"]
+        publish_log(amqp_uri, {"name": "outage", "data": "before"})
+        wait_until(lambda: logs.count_documents({}) == 1, what="the first entry")
+
+        own_mongo.stop()
+        expected = ["before"] + [f"during {number}" for number in range(20)]
+        publish_logs(amqp_uri, [{"name": "outage", "data": data} for data in expected[1:]])
+        wait_until(lambda: queue_depth(amqp_uri, RETRY_QUEUE) > 0, what="retries")
+        assert queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 0
+
+        own_mongo.start()  # same port, same storage directory
+        wait_until(lambda: logs.count_documents({}) >= 21, timeout=60, what="21 entries")
+        # Stopped while their MongoDB answers (a MongoClient closes slowly when it does not).
+        listener.stop()
+        logger.stop()
+        assert Counter(entry["data"] for entry in logs.find()) == Counter(expected)
+    assert queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 0
+
+
+def test_a_poison_message_is_dead_lettered_with_the_reason_and_consuming_goes_on(
+    start_logger, start_listener, amqp_uri, logs
+):
+    start_logger()
+    start_listener()
+    publish_log(amqp_uri, b"{not json", level="ERROR")
+    publish_log(amqp_uri, {"data": "no name"})
+    publish_log(amqp_uri, {"name": "after", "data": "the poison"})
+
+    wait_until(lambda: logs.count_documents({"name": "after"}) == 1, what="the valid entry")
+    wait_until(lambda: queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 2, what="2 dead letters")
+    dead = {raw_body(message): message.headers for message in peek(amqp_uri, DEAD_LETTER_QUEUE)}
+    assert dead[b"{not json"][REASON_HEADER] == "invalid log entry: malformed JSON body"
+    assert dead[b"{not json"][ROUTING_KEY_HEADER] == "log.ERROR"
+    assert dead[b'{"data": "no name"}'][REASON_HEADER] == "invalid log entry: name is required"
+    assert {headers[ATTEMPTS_HEADER] for headers in dead.values()} == {1}
+    assert logs.count_documents({}) == 1
+
+    # Replaying what is still poison ends, and the poison comes back with its reason.
+    replayed = dead_letters_cli(amqp_uri, "replay")
+    assert "replayed 2 message(s)" in replayed.stdout
+    wait_until(lambda: queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 2, what="2 dead letters again")
+    assert {raw_body(message) for message in peek(amqp_uri, DEAD_LETTER_QUEUE)} == set(dead)
+    assert logs.count_documents({}) == 1
+
+
+def test_messages_over_the_retry_limit_are_dead_lettered_shown_and_replayed(
+    start_logger, start_listener, amqp_uri, logs
+):
+    start_listener(RETRY_MAX_ATTEMPTS=2, **FAST_RETRIES)  # and no logger running
+    expected = {f"entry {number}": level for number, level in enumerate(["INFO", "ERROR", "INFO"])}
+    for data, level in expected.items():
+        publish_log(amqp_uri, {"name": "late", "data": data}, level=level)
+    wait_until(lambda: queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 3, what="3 dead letters")
+
+    shown = dead_letters_cli(amqp_uri, "show")
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        shown.stdout.count("reason: gave up after 2 attempts: logger service is not running") == 3
+    )
+    assert shown.stdout.count("attempts=2") == 3
+    assert shown.stdout.count("routing_key=log.ERROR") == 1
+    for data in expected:
+        assert f'"data": "{data}"' in shown.stdout
+    assert "3 dead-lettered message(s) shown" in shown.stdout
+    assert queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 3  # showing consumed nothing
+
+    start_logger()
+    replayed = dead_letters_cli(amqp_uri, "replay", "--limit", "1")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "replayed 1 message(s)" in replayed.stdout
+    wait_until(lambda: logs.count_documents({}) == 1, what="the first replayed entry")
+    assert queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 2
+
+    replayed = dead_letters_cli(amqp_uri, "replay")
+    assert "replayed 2 message(s)" in replayed.stdout
+    wait_until(lambda: logs.count_documents({}) == 3, what="all replayed entries")
+    assert {entry["data"] for entry in logs.find()} == set(expected)
+    assert_queues_empty(amqp_uri)
+
+
+def test_purge_empties_the_dead_letter_queue(start_listener, amqp_uri):
+    start_listener()
+    publish_log(amqp_uri, b"poison")
+    wait_until(lambda: queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 1, what="a dead letter")
+    purged = dead_letters_cli(amqp_uri, "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert "purged 1 message(s)" in purged.stdout
+    assert queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 0

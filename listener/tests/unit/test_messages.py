@@ -1,0 +1,70 @@
+"""Reading message bodies and the listener's bookkeeping headers."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from listener.messages import (
+    ATTEMPTS_HEADER,
+    DEAD_LETTERED_AT_HEADER,
+    REASON_HEADER,
+    ROUTING_KEY_HEADER,
+    failed_attempts,
+    original_routing_key,
+    publisher_headers,
+    raw_body,
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_encoding", "raw"),
+    [
+        (
+            b"\xff\xfe bytes py-amqp could not decode",
+            "utf-8",
+            b"\xff\xfe bytes py-amqp could not decode",
+        ),
+        ('{"data": "caf\u00e9"}', "utf-8", '{"data": "caf\u00e9"}'.encode()),
+        ("caf\u00e9", "latin-1", b"caf\xe9"),
+        ("no encoding given", None, b"no encoding given"),
+    ],
+)
+def test_raw_body_gives_the_bytes_as_published(body, content_encoding, raw):
+    message = SimpleNamespace(body=body, content_encoding=content_encoding)
+    assert raw_body(message) == raw
+
+
+@pytest.mark.parametrize(
+    ("headers", "attempts"),
+    [({}, 0), ({ATTEMPTS_HEADER: 3}, 3), ({ATTEMPTS_HEADER: "3"}, 0), ({ATTEMPTS_HEADER: -1}, 0)],
+)
+def test_failed_attempts_come_from_the_header(headers, attempts):
+    assert failed_attempts(headers) == attempts
+
+
+@pytest.mark.parametrize(
+    ("headers", "routing_key", "original"),
+    [
+        ({}, "log.ERROR", "log.ERROR"),
+        ({ROUTING_KEY_HEADER: "log.WARNING"}, "listener.logs", "log.WARNING"),
+    ],
+)
+def test_the_original_routing_key_survives_a_trip_through_the_retry_queue(
+    headers, routing_key, original
+):
+    assert original_routing_key(headers, routing_key) == original
+
+
+def test_publisher_headers_drop_the_listeners_and_rabbitmqs_bookkeeping():
+    headers = {
+        "trace": "abc",
+        "nameko.call_id_stack": ["broker.1"],
+        ATTEMPTS_HEADER: 2,
+        REASON_HEADER: "down",
+        ROUTING_KEY_HEADER: "log.INFO",
+        DEAD_LETTERED_AT_HEADER: "2024-01-01T00:00:00+00:00",
+        "x-death": [{"count": 1}],
+        "x-first-death-queue": "listener.logs.retry",
+        "x-last-death-reason": "expired",
+    }
+    assert publisher_headers(headers) == {"trace": "abc", "nameko.call_id_stack": ["broker.1"]}

@@ -1,0 +1,38 @@
+"""Message bodies: what is a log entry, and the reason given for what is not."""
+
+import json
+
+import pytest
+
+from common.errors import InvalidInput
+from common.validation import LogEntry
+from listener.parsing import parse_log_entry
+
+
+def test_a_valid_body_gives_the_entry():
+    body = json.dumps({"name": "event", "data": "something happened", "extra": 1}).encode()
+    assert parse_log_entry(body) == LogEntry(name="event", data="something happened")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "malformed JSON body"),
+        (b"", "malformed JSON body"),
+        (b"\xff\xfe", "malformed JSON body"),
+        (b'{"name": "a", "data": "b"} {}', "malformed JSON body"),
+        (b'["name", "data"]', "body must be a JSON object"),
+        (b'"text"', "body must be a JSON object"),
+        (b"null", "body must be a JSON object"),
+        (b'{"data": "b"}', "name is required"),
+        (b'{"name": "a"}', "data is required"),
+        (b'{"name": 1, "data": "b"}', "name must be a string"),
+        (b'{"name": "a", "data": {"nested": true}}', "data must be a string"),
+        (b'{"name": "", "data": "b"}', "name must not be empty"),
+        (json.dumps({"name": "n" * 256, "data": "b"}).encode(), "at most 255 characters"),
+        (json.dumps({"name": "a", "data": "d" * (64 * 1024 + 1)}).encode(), "at most 64 KiB"),
+    ],
+)
+def test_a_body_that_is_not_a_log_entry_is_refused_with_the_reason(body, reason):
+    with pytest.raises(InvalidInput, match=reason):
+        parse_log_entry(body)

@@ -1,0 +1,38 @@
+"""MongoDB as a Nameko dependency: one MongoClient per service process, shared by every worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+
+from logger.storage import LogStore, mongo_client
+
+
+class LogStorage(DependencyProvider):
+    """Injects a `LogStore` over `MONGO_DATABASE` (config keys MONGO_URI, MONGO_TIMEOUT_MS).
+
+    The client is thread-safe and pools its connections, so all workers share one store; it is
+    created when the container starts and closed when it stops.
+    """
+
+    def __init__(self) -> None:
+        self.client: MongoClient | None = None
+        self.store: LogStore | None = None
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.client = mongo_client(config)
+        self.store = LogStore(self.client[config["MONGO_DATABASE"]])
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> LogStore:
+        return self.store

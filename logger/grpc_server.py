@@ -1,0 +1,89 @@
+"""The logger's gRPC server, `logs.LogService/WriteLog` from protos/logs.proto, as its own process:
+
+    python -m logger.grpc_server
+
+grpc's C core hangs in an eventlet-patched process, so gRPC cannot be served from the Nameko
+service: this process uses plain OS threads and is never imported by it. It reads the logger's
+`config.yaml` (LOGGER_GRPC_ADDRESS, MONGO_*) and writes through the same `LogStore`, so entries
+and validation are identical whichever way they came. SIGTERM or SIGINT stops it gracefully:
+no new calls are accepted and calls in progress get a few seconds to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import signal
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import grpc
+
+from common.config import load_config
+from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
+from logger.storage import LogStore, mongo_client
+from protos import logs_pb2, logs_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+CONFIG_PATH = Path(__file__).with_name("config.yaml")
+DEFAULT_WORKERS = 64
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+STATUS_FOR_ERROR = {
+    InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    DownstreamUnavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+class LogService(logs_pb2_grpc.LogServiceServicer):
+    def __init__(self, store: LogStore) -> None:
+        self._store = store
+
+    def WriteLog(  # the method name is the RPC's, from the .proto
+        self, request: logs_pb2.LogRequest, context: grpc.ServicerContext
+    ) -> logs_pb2.LogResponse:
+        entry = request.logEntry
+        try:
+            self._store.insert(entry.name, entry.data)
+        except ServiceError as exc:
+            context.abort(STATUS_FOR_ERROR.get(type(exc), grpc.StatusCode.INTERNAL), exc.message)
+        except Exception:
+            # grpc would send the exception's text to the client; log it here and send nothing.
+            log.exception("WriteLog failed")
+            context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        return logs_pb2.LogResponse(result="logged!")
+
+
+def build_server(config: Mapping[str, Any], store: LogStore) -> grpc.Server:
+    workers = int(config.get("LOGGER_GRPC_WORKERS", DEFAULT_WORKERS))
+    server = grpc.server(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"))
+    logs_pb2_grpc.add_LogServiceServicer_to_server(LogService(store), server)
+    server.add_insecure_port(config["LOGGER_GRPC_ADDRESS"])
+    return server
+
+
+def main() -> None:
+    config = load_config(CONFIG_PATH)
+    logging.config.dictConfig(config["LOGGING"])
+    client = mongo_client(config)
+    server = build_server(config, LogStore(client[config["MONGO_DATABASE"]]))
+
+    def shut_down(signum: int, frame: FrameType | None) -> None:
+        log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))
+        server.stop(SHUTDOWN_GRACE_SECONDS)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    server.start()
+    log.info("gRPC LogService listening on %s", config["LOGGER_GRPC_ADDRESS"])
+    server.wait_for_termination()
+    client.close()
+    log.info("gRPC LogService stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""LoggerService over real RabbitMQ and MongoDB: its Nameko RPC methods and auth's event."""
+
+import pytest
+from bson import ObjectId
+from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_waiter, replace_dependencies
+
+from common.errors import DownstreamUnavailable, InvalidInput, NotFound
+from logger.service import LoggerService
+
+
+@pytest.fixture
+def logger_rpc(logger_container, logger_config):
+    with ServiceRpcProxy("logger", logger_config) as proxy:
+        yield proxy
+
+
+def test_write_log_is_stored_and_read_back(logger_rpc, logs):
+    entry = logger_rpc.write_log("event", "payload")
+
+    document = logs.find_one({"_id": ObjectId(entry["id"])})
+    assert (document["name"], document["data"]) == ("event", "payload")
+    assert document["created_at"] == document["updated_at"]
+    assert logger_rpc.get(entry["id"]) == entry
+    assert logger_rpc.all(10) == [entry]
+
+
+def test_write_logs_stores_a_batch_and_all_reads_newest_first(logger_rpc, logs):
+    batch = [{"name": f"batch-{number}", "data": "payload"} for number in range(20)]
+
+    assert logger_rpc.write_logs(batch) == 20
+    assert logs.count_documents({}) == 20
+    newest = logger_rpc.all(5)
+    assert len(newest) == 5
+    assert [entry["created_at"] for entry in newest] == sorted(
+        (entry["created_at"] for entry in newest), reverse=True
+    )
+
+
+def test_update_and_drop(logger_rpc, logs):
+    entry = logger_rpc.write_log("before", "old")
+
+    updated = logger_rpc.update(entry["id"], "after", "new")
+    assert (updated["name"], updated["data"]) == ("after", "new")
+    assert logs.find_one({"_id": ObjectId(entry["id"])})["name"] == "after"
+
+    logger_rpc.drop()
+    assert logs.count_documents({}) == 0
+    assert logger_rpc.all() == []
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda rpc: rpc.write_log("", "payload"), InvalidInput, "name must not be empty"),
+        (lambda rpc: rpc.write_log("event", 42), InvalidInput, "data must be a string"),
+        (lambda rpc: rpc.write_logs([{"name": "event"}]), InvalidInput, r"entries\[0\].data"),
+        (lambda rpc: rpc.all("ten"), InvalidInput, "limit must be an integer"),
+        (lambda rpc: rpc.get(str(ObjectId())), NotFound, "log entry not found"),
+        (lambda rpc: rpc.get("not-an-id"), NotFound, "log entry not found"),
+        (lambda rpc: rpc.update("not-an-id", "n", "d"), NotFound, "log entry not found"),
+    ],
+    ids=[
+        "empty-name",
+        "data-number",
+        "batch-missing-data",
+        "limit-text",
+        "unknown-id",
+        "invalid-id",
+        "update-invalid-id",
+    ],
+)
+def test_bad_input_reaches_the_caller_as_its_error_class(logger_rpc, logs, call, error, message):
+    with pytest.raises(error, match=message):
+        call(logger_rpc)
+    assert logs.count_documents({}) == 0
+
+
+def test_a_user_authenticated_event_from_auth_is_stored(logger_container, logger_config, logs):
+    dispatch = event_dispatcher(logger_config)
+
+    with entrypoint_waiter(logger_container, "on_user_authenticated"):
+        dispatch("auth", "user_authenticated", {"email": "admin@example.com"})
+
+    document = logs.find_one()
+    assert (document["name"], document["data"]) == ("authentication", "admin@example.com logged in")
+
+
+def test_an_event_that_met_a_storage_outage_is_retried(container_factory, logger_config):
+    container = container_factory(LoggerService, logger_config)
+    storage = replace_dependencies(container, "storage")
+    storage.insert.side_effect = [DownstreamUnavailable("log storage is unavailable"), {}]
+    container.start()
+
+    def stored(worker_ctx, result, exc_info):
+        return exc_info is None
+
+    with entrypoint_waiter(container, "on_user_authenticated", callback=stored):
+        event_dispatcher(logger_config)("auth", "user_authenticated", {"email": "a@example.com"})
+
+    assert storage.insert.call_count == 2
+    storage.insert.assert_called_with("authentication", "a@example.com logged in")

@@ -1,0 +1,59 @@
+"""WriteLog's answers, with the store mocked (the server process itself: tests/interface)."""
+
+from unittest.mock import Mock
+
+import grpc
+import pytest
+
+from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput
+from logger.grpc_server import LogService
+from protos import logs_pb2
+
+
+class Aborted(Exception):
+    """What grpc's context.abort does: raise, so the handler stops there."""
+
+
+class FakeContext:
+    def abort(self, code, details):
+        raise Aborted(code, details)
+
+
+def write_log(store, name="event", data="payload"):
+    request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data))
+    return LogService(store).WriteLog(request, FakeContext())
+
+
+def test_write_log_stores_the_entry_and_answers_logged():
+    store = Mock()
+
+    assert write_log(store).result == "logged!"
+    store.insert.assert_called_once_with("event", "payload")
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "details"),
+    [
+        (
+            InvalidInput("name must not be empty"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "name must not be empty",
+        ),
+        (
+            DownstreamUnavailable("log storage is unavailable"),
+            grpc.StatusCode.UNAVAILABLE,
+            "log storage is unavailable",
+        ),
+        (DownstreamError("log storage failed"), grpc.StatusCode.INTERNAL, "log storage failed"),
+        (RuntimeError("secret internals"), grpc.StatusCode.INTERNAL, "internal error"),
+    ],
+    ids=["invalid", "storage-down", "storage-error", "unexpected"],
+)
+def test_failures_become_status_codes_without_internals(error, code, details):
+    store = Mock()
+    store.insert.side_effect = error
+
+    with pytest.raises(Aborted) as aborted:
+        write_log(store)
+
+    assert aborted.value.args == (code, details)

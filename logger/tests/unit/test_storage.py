@@ -1,0 +1,175 @@
+"""LogStore against the real MongoDB-protocol server, on a fresh database per test."""
+
+from datetime import datetime, timedelta
+
+import pymongo
+import pytest
+from bson import ObjectId
+
+from common.errors import DownstreamUnavailable, InvalidInput, NotFound
+from common.validation import MAX_LOG_DATA_BYTES
+from conftest import free_port
+from logger.storage import MAX_LIMIT, LogStore, mongo_client
+
+
+@pytest.fixture
+def database(mongo_client, mongo_database):
+    return mongo_client[mongo_database]
+
+
+@pytest.fixture
+def store(database):
+    return LogStore(database)
+
+
+def parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    assert parsed.utcoffset() == timedelta(0), "timestamps are UTC with an explicit offset"
+    return parsed
+
+
+def test_insert_returns_the_entry_as_stored(store, database):
+    before = datetime.now().astimezone()
+    entry = store.insert("event", "something happened")
+
+    document = database.logs.find_one({"_id": ObjectId(entry["id"])})
+    assert document["name"] == "event"
+    assert document["data"] == "something happened"
+    assert entry == store.get(entry["id"])
+    assert set(entry) == {"id", "name", "data", "created_at", "updated_at"}
+    assert entry["created_at"] == entry["updated_at"]
+    assert abs(parse_time(entry["created_at"]) - before) < timedelta(minutes=1)
+
+
+def test_insert_creates_the_created_at_index(store, database):
+    store.insert("event", "data")
+
+    keys = [index["key"] for index in database.logs.index_information().values()]
+    assert [("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)] in keys
+
+
+def test_all_returns_newest_first_within_the_limit(store):
+    names = [f"entry-{number}" for number in range(5)]
+    for name in names:
+        store.insert(name, "data")
+
+    assert [entry["name"] for entry in store.all(3)] == ["entry-4", "entry-3", "entry-2"]
+    assert [entry["name"] for entry in store.all()] == names[::-1]
+
+
+@pytest.mark.parametrize(("limit", "returned"), [(0, 1), (-5, 1), (2, 2), (MAX_LIMIT + 1, 3)])
+def test_all_clamps_the_limit(store, limit, returned):
+    for number in range(3):
+        store.insert(f"entry-{number}", "data")
+
+    assert len(store.all(limit)) == returned
+
+
+@pytest.mark.parametrize("limit", ["10", 2.5, None, True])
+def test_all_refuses_a_limit_that_is_not_an_integer(store, limit):
+    with pytest.raises(InvalidInput, match="limit must be an integer"):
+        store.all(limit)
+
+
+def test_insert_many_stores_a_batch(store):
+    entries = [{"name": f"batch-{number}", "data": "data"} for number in range(10)]
+
+    assert store.insert_many(entries) == 10
+    assert sorted(entry["name"] for entry in store.all()) == sorted(e["name"] for e in entries)
+    assert store.insert_many([]) == 0
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ({"name": "a", "data": "b"}, "entries must be a list"),
+        ([{"name": "a", "data": "b"}, {"name": "", "data": "b"}], "entries[1].name must not be"),
+        ([{"name": "a"}], "entries[0].data is required"),
+        (["text"], "entries[0] must be an object"),
+        ([None], "entries[0] is required"),
+    ],
+)
+def test_insert_many_stores_nothing_when_one_entry_is_invalid(store, entries, message):
+    with pytest.raises(InvalidInput) as raised:
+        store.insert_many(entries)
+
+    assert raised.value.message.startswith(message)
+    assert store.all() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("", "data", "name must not be empty"),
+        ("x" * 256, "data", "name must be at most 255 characters"),
+        (None, "data", "name must be a string"),
+        (42, "data", "name must be a string"),
+        ("name", ["list"], "data must be a string"),
+        ("name", "x" * (MAX_LOG_DATA_BYTES + 1), "data must be at most 64 KiB"),
+    ],
+)
+def test_every_write_validates(store, name, data, message):
+    existing = store.insert("existing", "data")
+
+    for write in (
+        lambda: store.insert(name, data),
+        lambda: store.update(existing["id"], name, data),
+    ):
+        with pytest.raises(InvalidInput, match=message):
+            write()
+    assert store.all() == [existing]
+
+
+def test_limits_are_inclusive(store):
+    entry = store.insert("x" * 255, "é" * (MAX_LOG_DATA_BYTES // 2))
+
+    assert len(store.get(entry["id"])["data"]) == MAX_LOG_DATA_BYTES // 2
+
+
+def test_update_changes_name_data_and_updated_at(store):
+    entry = store.insert("before", "old")
+
+    updated = store.update(entry["id"], "after", "new")
+
+    assert updated == store.get(entry["id"])
+    assert (updated["name"], updated["data"]) == ("after", "new")
+    assert updated["created_at"] == entry["created_at"]
+    assert parse_time(updated["updated_at"]) >= parse_time(entry["updated_at"])
+
+
+@pytest.mark.parametrize("entry_id", [str(ObjectId()), "not-an-id", "", None, 7])
+def test_unknown_or_invalid_ids_are_not_found(store, entry_id):
+    with pytest.raises(NotFound, match="log entry not found"):
+        store.get(entry_id)
+    with pytest.raises(NotFound, match="log entry not found"):
+        store.update(entry_id, "name", "data")
+
+
+def test_drop_deletes_everything_and_the_next_write_restores_the_index(store, database):
+    store.insert("first", "data")
+
+    store.drop()
+    assert store.all() == []
+
+    store.insert("second", "data")
+    assert [entry["name"] for entry in store.all()] == ["second"]
+    assert len(database.logs.index_information()) == 2
+
+
+def test_an_unreachable_server_fails_as_unavailable():
+    client = mongo_client(
+        {"MONGO_URI": f"mongodb://127.0.0.1:{free_port()}", "MONGO_TIMEOUT_MS": 200}
+    )
+    store = LogStore(client["logs"])
+    try:
+        for operation in (
+            lambda: store.insert("name", "data"),
+            lambda: store.insert_many([{"name": "name", "data": "data"}]),
+            lambda: store.all(),
+            lambda: store.get(str(ObjectId())),
+            lambda: store.drop(),
+        ):
+            with pytest.raises(DownstreamUnavailable, match="log storage is unavailable"):
+                operation()
+    finally:
+        client.close()

@@ -1,0 +1,164 @@
+"""A Nameko entrypoint for XML-RPC methods: `@xmlrpc("RPCServer.LogInfo")`.
+
+The server is Nameko's own web server (a SharedExtension whose accept loop runs in a managed
+thread, one green thread per connection, HTTP/1.1 keep-alive) serving an application that speaks
+XML-RPC instead of routing URLs. Each call runs as a Nameko worker (`spawn_worker`), so it gets a
+worker context, dependency injection, error logging, the `max_workers` bound and a graceful stop;
+one slow call never holds up the others.
+
+Failures are XML-RPC faults, never tracebacks: the faultCode is the HTTP-like status of the error
+(400 invalid input, 404 unknown method, 413 request too large, 500 unexpected, or the status of a
+`common.errors.ServiceError`) and the faultString is safe to show to a client.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from functools import partial
+from typing import Any
+from xml.parsers.expat import ExpatError
+from xmlrpc.client import Fault, ResponseError, dumps, loads
+
+from eventlet import wsgi
+from eventlet.event import Event
+from nameko.exceptions import ContainerBeingKilled, IncorrectSignature
+from nameko.extensions import Entrypoint
+from nameko.web.server import HttpOnlyProtocol, WebServer, parse_address
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from common.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+ADDRESS_CONFIG_KEY = "LOGGER_XMLRPC_ADDRESS"
+DEFAULT_ADDRESS = "0.0.0.0:5001"
+
+
+class XmlRpcRequest(Request):
+    max_content_length = 1024 * 1024
+
+
+class XmlRpcServer(WebServer):
+    """Nameko's eventlet WSGI server on `LOGGER_XMLRPC_ADDRESS`, dispatching by method name."""
+
+    # Seconds a kept-alive connection may sit idle, and a client may stall mid-request, before
+    # the server lets go of it (clients such as xmlrpc.client reconnect transparently).
+    idle_timeout = 60
+    socket_timeout = 30
+
+    @property
+    def bind_addr(self) -> Any:
+        return parse_address(self.container.config.get(ADDRESS_CONFIG_KEY, DEFAULT_ADDRESS))
+
+    def get_wsgi_app(self) -> XmlRpcApp:
+        return XmlRpcApp({provider.xmlrpc_name: provider for provider in self._providers})
+
+    def get_wsgi_server(
+        self, sock: Any, wsgi_app: Any, protocol: Any = HttpOnlyProtocol, debug: bool = False
+    ) -> wsgi.Server:
+        return wsgi.Server(
+            sock,
+            sock.getsockname(),
+            wsgi_app,
+            protocol=protocol,
+            debug=debug,
+            log=log,
+            log_output=False,  # no access log line per call: this server is on the hot path
+            keepalive=self.idle_timeout,
+            socket_timeout=self.socket_timeout,
+        )
+
+
+class XmlRpcApp:
+    """WSGI application: parse the call, run the method's entrypoint, answer result or fault."""
+
+    def __init__(self, methods: dict[str, XmlRpcMethod]) -> None:
+        self.methods = methods
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = XmlRpcRequest(environ)
+        if request.method != "POST":
+            response = Response("XML-RPC takes POST\n", status=405, headers={"Allow": "POST"})
+        else:
+            response = Response(self.dispatch(request), content_type="text/xml")
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> str:
+        try:
+            params, method_name = self.parse(request)
+            method = self.methods.get(method_name)
+            if method is None:
+                raise Fault(404, f"unknown method {method_name!r}")
+            return self.marshal(method.call(params))
+        except Fault as fault:
+            return dumps(fault, methodresponse=True)
+
+    @staticmethod
+    def marshal(result: Any) -> str:
+        try:
+            return dumps((result,), methodresponse=True, allow_none=True)
+        except (TypeError, OverflowError):
+            log.exception("the result cannot be sent as XML-RPC")
+            raise Fault(500, "internal error") from None
+
+    @staticmethod
+    def parse(request: Request) -> tuple[tuple[Any, ...], str | None]:
+        try:
+            return loads(request.get_data(), use_builtin_types=True)
+        except RequestEntityTooLarge:
+            raise Fault(413, "request body over 1 MiB") from None
+        except (ExpatError, ResponseError, ValueError, TypeError):
+            raise Fault(400, "malformed XML-RPC request") from None
+
+
+class XmlRpcMethod(Entrypoint):
+    """One XML-RPC method, e.g. "RPCServer.LogInfo", served by the decorated service method."""
+
+    server = XmlRpcServer()
+
+    def __init__(self, xmlrpc_name: str, **kwargs: Any) -> None:
+        self.xmlrpc_name = xmlrpc_name
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        self.server.register_provider(self)
+
+    def stop(self) -> None:
+        self.server.unregister_provider(self)
+        super().stop()
+
+    def call(self, params: tuple[Any, ...]) -> Any:
+        """Run a worker with `params` as positional arguments; its failure becomes a Fault."""
+        try:
+            self.check_signature(params, {})
+        except IncorrectSignature:
+            message = f"{self.xmlrpc_name} takes {self.parameters()}, got {len(params)}"
+            raise Fault(400, message) from None
+        result = Event()
+        try:
+            self.container.spawn_worker(
+                self, params, {}, handle_result=partial(self.handle_result, result)
+            )
+            return result.wait()
+        except ServiceError as exc:
+            raise Fault(exc.status, exc.message) from None
+        except ContainerBeingKilled:
+            raise Fault(503, "the service is shutting down") from None
+        except Exception:
+            # The worker's traceback is already in the service log (Nameko logs it).
+            raise Fault(500, "internal error") from None
+
+    def parameters(self) -> str:
+        """The method's parameters as a client sees them, e.g. "(payload)"."""
+        method = getattr(self.container.service_cls, self.method_name)
+        names = list(inspect.signature(method).parameters)[1:]  # without `self`
+        return f"({', '.join(names)})"
+
+    def handle_result(self, event: Event, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        event.send(result, exc_info)
+        return result, exc_info
+
+
+xmlrpc = XmlRpcMethod.decorator

@@ -1,0 +1,106 @@
+"""Every way of logging, end to end: an HTTP request to the broker, then the entry read back
+through `GET /logs` and straight from MongoDB."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+
+import pytest
+import requests
+
+ROUTES = {"rabbit": "/log-rabbit", "rpc": "/log-rpc", "grpc": "/log-grpc"}
+MESSAGES = {
+    "rabbit": "logged via RabbitMQ",
+    "rpc": "Processed payload via RPC: {name}",
+    "grpc": "logged",
+}
+
+
+def wait_for_entries(mongo_client, database: str, count: int, seconds: float = 15, **query):
+    collection = mongo_client[database]["logs"]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = list(collection.find(query))
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{count} entries matching {query} not stored within {seconds} s")
+
+
+@pytest.mark.parametrize("transport", ["rabbit", "rpc", "grpc"])
+def test_each_transport_stores_the_entry(running_system, mongo_client, transport):
+    name, data = f"{transport}-event", f"payload {uuid.uuid4()}"
+    response = requests.post(
+        running_system.broker_url + ROUTES[transport], json={"log": {"name": name, "data": data}}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {"error": False, "message": MESSAGES[transport].format(name=name)}
+
+    [stored] = wait_for_entries(mongo_client, running_system.mongo_database, 1, data=data)
+    assert stored["name"] == name
+    assert isinstance(stored["created_at"], datetime)
+    assert stored["updated_at"] == stored["created_at"]
+
+    listed = requests.get(running_system.broker_url + "/logs", params={"limit": 5}).json()
+    assert listed["error"] is False
+    newest = listed["data"][0]
+    assert (newest["name"], newest["data"]) == (name, data)
+    assert newest["id"] == str(stored["_id"])
+    assert datetime.fromisoformat(newest["created_at"])
+
+
+def test_handle_log_uses_the_default_transport_rabbit(running_system, mongo_client):
+    data = f"via handle {uuid.uuid4()}"
+    response = requests.post(
+        running_system.broker_url + "/handle",
+        json={"action": "log", "log": {"name": "handled", "data": data, "level": "WARNING"}},
+    )
+    assert response.status_code == 202
+    assert response.json()["message"] == "logged via RabbitMQ"
+    wait_for_entries(mongo_client, running_system.mongo_database, 1, data=data)
+
+
+@pytest.mark.parametrize("route", ROUTES.values())
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        (None, "log is required"),
+        ({"data": "d"}, "log.name is required"),
+        ({"name": 3, "data": "d"}, "log.name must be a string"),
+        ({"name": "n" * 256, "data": "d"}, "log.name must be at most 255 characters"),
+        ({"name": "n", "data": "x" * (64 * 1024 + 1)}, "log.data must be at most 64 KiB"),
+        ({"name": "n", "data": "d", "level": "LOUD"}, "log.level"),
+    ],
+)
+def test_every_transport_applies_the_same_rules(running_system, mongo_client, route, log, message):
+    response = requests.post(running_system.broker_url + route, json={"log": log})
+    assert response.status_code == 400
+    assert response.json()["error"] is True
+    assert message in response.json()["message"]
+    assert mongo_client[running_system.mongo_database]["logs"].count_documents({}) == 0
+
+
+def test_logs_limit_and_order(running_system):
+    for number in range(3):
+        requests.post(
+            running_system.broker_url + "/log-rpc", json={"log": {"name": "n", "data": str(number)}}
+        ).raise_for_status()
+    listed = requests.get(running_system.broker_url + "/logs?limit=2").json()["data"]
+    assert [entry["data"] for entry in listed] == ["2", "1"]
+    bad = requests.get(running_system.broker_url + "/logs?limit=0")
+    assert bad.status_code == 400
+    assert "limit" in bad.json()["message"]
+
+
+def test_a_successful_login_is_logged(running_system, mongo_client):
+    response = requests.post(
+        running_system.broker_url + "/handle",
+        json={"action": "auth", "auth": {"email": "admin@example.com", "password": "verysecret"}},
+    )
+    assert response.status_code == 202
+    [entry] = wait_for_entries(
+        mongo_client, running_system.mongo_database, 1, name="authentication"
+    )
+    assert entry["data"] == "admin@example.com logged in"
