@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
 from broker.http import http, read_json_object
 from broker.log_publisher import LogEventPublisher
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
 from broker.payloads import LogRequest, logs_limit, mail_part
+from broker.settings import Settings
 from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
 from common.rpc import TimeoutRpcProxy
 from common.validation import Credentials, validate
 
-LOG_TRANSPORTS = ("rabbit", "rpc", "grpc")
-
 
 class BrokerService:
     name = "broker"
 
-    config = Config()
+    settings = Settings()
     auth = TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")
     logger = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
     mailer = TimeoutRpcProxy("mailer", timeout_key="MAILER_RPC_TIMEOUT")
@@ -45,7 +43,7 @@ class BrokerService:
         if action == "auth":
             return self._authenticate(body)
         if action == "log":
-            return self._log(body, self.config["LOG_TRANSPORT"])
+            return self._log(body, self.settings.log_transport)
         if action == "mail":
             return self._send_mail(body)
         raise InvalidInput("unknown action")
@@ -80,15 +78,13 @@ class BrokerService:
             message = "logged via RabbitMQ"
         elif transport == "rpc":
             message = self.xmlrpc_logger.log_info(entry.name, entry.data)
-        elif transport == "grpc":
+        else:
             self.grpc_logger.write_log(entry.name, entry.data)
             message = "logged"
-        else:
-            raise ValueError(f"LOG_TRANSPORT must be one of {LOG_TRANSPORTS}, not {transport!r}")
         return json_response(202, message)
 
     def _send_mail(self, body: dict[str, Any]) -> Response:
-        if not self.config["BROKER_MAIL_ENABLED"]:
+        if not self.settings.mail_enabled:
             raise Forbidden("sending mail through the broker is disabled")
         result = self.mailer.send_mail(mail_part(body))
         return json_response(202, f"Message sent to {result['to']}")

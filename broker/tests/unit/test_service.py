@@ -7,6 +7,7 @@ from nameko.testing.services import worker_factory
 from werkzeug.test import EnvironBuilder
 
 from broker.service import BrokerService
+from broker.settings import BrokerSettings
 from common.errors import Forbidden, InvalidInput
 
 CONFIG = {"LOG_TRANSPORT": "rabbit", "BROKER_MAIL_ENABLED": True}
@@ -23,7 +24,8 @@ def envelope(response) -> dict:
 
 
 def make_broker(**config):
-    return worker_factory(BrokerService, config={**CONFIG, **config})
+    settings = BrokerSettings.from_config({**CONFIG, **config})
+    return worker_factory(BrokerService, settings=settings)
 
 
 def test_auth_action_calls_auth_and_answers_202_with_the_user():
@@ -136,3 +138,19 @@ def test_logs_passes_the_limit(query, limit):
 def test_logs_rejects_a_bad_limit(query):
     with pytest.raises(InvalidInput, match="limit must be an integer"):
         make_broker().logs(EnvironBuilder(path=f"/logs{query}").get_request())
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"LOG_TRANSPORT": "pigeon"}, "LOG_TRANSPORT must be one of"),
+        ({"BROKER_MAIL_ENABLED": "maybe"}, "BROKER_MAIL_ENABLED must be true or false"),
+    ],
+)
+def test_bad_settings_stop_the_service_at_start(config, message):
+    with pytest.raises(ValueError, match=message):
+        BrokerSettings.from_config({**CONFIG, **config})
+
+
+def test_transport_setting_ignores_case():
+    assert BrokerSettings.from_config({"LOG_TRANSPORT": "GRPC"}).log_transport == "grpc"

@@ -196,12 +196,14 @@ def test_a_slow_call_does_not_hold_up_others(slow_storage_logger, address):
     assert slow.wait() == "Processed payload via RPC: slow"
 
 
-def test_stopping_lets_a_call_in_progress_finish(slow_storage_logger, address):
+def test_stopping_waits_for_a_call_in_progress(slow_storage_logger, address):
     slow = slow_storage_logger.call_slowly(f"http://{address}/")
 
     stopping = eventlet.spawn(slow_storage_logger.container.stop)
-    slow_storage_logger.release.send()
+    eventlet.sleep(0.2)
+    assert not stopping.dead, "stop() waits for the call in progress"
 
+    slow_storage_logger.release.send()
     assert slow.wait() == "Processed payload via RPC: slow"
     stopping.wait()
     with pytest.raises(ConnectionRefusedError):

@@ -1,0 +1,133 @@
+"""The whole system as `make run` starts it (honcho and the Procfile), for benchmarks, plus a
+sampler of every service process's resident memory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTS = {"broker": 8080, "logger XML-RPC": 5001, "logger gRPC": 50001, "test page": 8081}
+
+
+def wait_for_port(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing answers on :{port}")
+
+
+class System:
+    """`honcho start` in the background; `broker_processes` brokers share :8080 (SO_REUSEPORT)."""
+
+    def __init__(self, env: dict[str, str], broker_processes: int = 1) -> None:
+        path = f"{ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+        self.env = {**os.environ, "PATH": path, **env}
+        self.broker_processes = broker_processes
+        self.honcho: subprocess.Popen | None = None
+
+    def __enter__(self) -> System:
+        for name, port in PORTS.items():
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    raise SystemExit(f":{port} ({name}) is taken: stop `make run` first")
+        self.honcho = subprocess.Popen(
+            [str(ROOT / ".venv/bin/honcho"), "start", "-f", "Procfile",
+             "-c", f"broker={self.broker_processes}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            for port in PORTS.values():
+                wait_for_port(port)
+            requests.get("http://127.0.0.1:8080/ping", timeout=5).raise_for_status()
+        except BaseException:
+            self.__exit__()
+            raise
+        time.sleep(2)  # the listener and logger declare their queues
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.honcho is not None:
+            os.killpg(self.honcho.pid, signal.SIGINT)
+            try:
+                self.honcho.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.honcho.pid, signal.SIGKILL)
+
+    def processes(self) -> dict[str, psutil.Process]:
+        """Each service's Python process by a readable name (broker.1, logger_grpc, ...)."""
+        found: dict[str, psutil.Process] = {}
+        counts: dict[str, int] = {}
+        for process in psutil.Process(self.honcho.pid).children(recursive=True):
+            cmdline = " ".join(process.cmdline())
+            if "python" not in cmdline or "honcho" in cmdline:
+                continue
+            if "grpc_server" in cmdline:
+                name = "logger_grpc"
+            else:
+                name = cmdline.split("--config ", 1)[-1].split("/", 1)[0]
+            counts[name] = counts.get(name, 0) + 1
+            found[f"{name}.{counts[name]}" if name == "broker" else name] = process
+        return found
+
+    def pid_of(self, name: str) -> int:
+        return self.processes()[name].pid
+
+
+@dataclass
+class MemoryTrace:
+    first: int = 0
+    peak: int = 0
+    last: int = 0
+    marks: dict[str, int] = field(default_factory=dict)
+
+
+class RssSampler(threading.Thread):
+    """Samples every service process's RSS twice a second until stopped."""
+
+    def __init__(self, processes: dict[str, psutil.Process]) -> None:
+        super().__init__(daemon=True)
+        self.processes = processes
+        self.traces = {name: MemoryTrace() for name in processes}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(0.5)
+
+    def sample(self) -> None:
+        for name, process in self.processes.items():
+            try:
+                rss = process.memory_info().rss
+            except psutil.Error:
+                continue
+            trace = self.traces[name]
+            trace.first = trace.first or rss
+            trace.peak = max(trace.peak, rss)
+            trace.last = rss
+
+    def mark(self, label: str) -> None:
+        self.sample()
+        for trace in self.traces.values():
+            trace.marks[label] = trace.last
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()

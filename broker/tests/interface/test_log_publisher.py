@@ -1,0 +1,72 @@
+"""The RabbitMQ path's publisher against a real RabbitMQ (this test's own vhost)."""
+
+import json
+import time
+
+import pytest
+from kombu import Connection
+from nameko.testing.services import dummy, entrypoint_hook
+
+from broker.log_publisher import LogEventPublisher
+from common.errors import DownstreamUnavailable
+from common.log_events import LISTENER_QUEUE_NAME
+from conftest import free_port
+
+
+class Publishing:
+    name = "publishing"
+    log_events = LogEventPublisher()
+
+    @dummy
+    def publish(self, name, data, level):
+        return self.log_events.publish(name, data, level)
+
+
+def queued_messages(amqp_uri):
+    with Connection(amqp_uri) as connection:
+        queue = connection.SimpleQueue(LISTENER_QUEUE_NAME)
+        messages = []
+        while queue.qsize():
+            message = queue.get(timeout=1)
+            messages.append(message)
+            message.ack()
+        queue.close()
+        return messages
+
+
+def test_events_are_persistent_json_with_an_id(container_factory, rabbit_config):
+    container = container_factory(Publishing, rabbit_config)
+    container.start()
+    with entrypoint_hook(container, "publish") as publish:
+        message_id = publish("name", "data", "WARNING")
+
+    [message] = queued_messages(rabbit_config["AMQP_URI"])
+    assert json.loads(message.body) == {"name": "name", "data": "data"}
+    assert message.delivery_info["routing_key"] == "log.WARNING"
+    assert message.delivery_info["exchange"] == "logs_topic"
+    assert message.properties["delivery_mode"] == 2
+    assert message.properties["message_id"] == message_id
+
+
+def test_a_deleted_queue_is_declared_again(container_factory, rabbit_config):
+    container = container_factory(Publishing, rabbit_config)
+    container.start()
+    with entrypoint_hook(container, "publish") as publish:
+        publish("first", "d", "INFO")
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        connection.default_channel.queue_delete(LISTENER_QUEUE_NAME)
+    with entrypoint_hook(container, "publish") as publish:
+        publish("second", "d", "INFO")
+    assert [json.loads(m.body)["name"] for m in queued_messages(rabbit_config["AMQP_URI"])] == [
+        "second"
+    ]
+
+
+def test_rabbitmq_unreachable_fails_fast(container_factory):
+    config = {"AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:{free_port()}//"}
+    container = container_factory(Publishing, config)
+    container.start()
+    started = time.monotonic()
+    with entrypoint_hook(container, "publish") as publish, pytest.raises(DownstreamUnavailable):
+        publish("n", "d", "INFO")
+    assert time.monotonic() - started < 5

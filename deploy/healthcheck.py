@@ -1,0 +1,125 @@
+"""Container health checks: `python -m deploy.healthcheck CHECK [CHECK...]`, exit 0 when all pass.
+
+Every image's HEALTHCHECK and the Kubernetes exec probes run this, every few seconds, in every
+container: it imports only the standard library (no Nameko, ~30 ms to start) and talks to nothing
+but the service's own sockets. Addresses come from the same env vars the service's config.yaml
+reads, so a check follows the service wherever it is configured to listen.
+
+Checks:
+  amqp              the process holds an established TCP connection to RabbitMQ (the port of
+                    `AMQP_URI`). Nameko's consumer connects at start and reconnects by itself; no
+                    connection means RabbitMQ is down or not reached yet, so: not ready.
+  http:VAR/PATH     GET http://127.0.0.1:<port of $VAR>PATH answers 2xx (the HTTP services' /ping).
+  tcp:VAR           127.0.0.1:<port of $VAR> accepts a connection (XML-RPC, gRPC).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+TIMEOUT_SECONDS = 3.0
+DEFAULT_AMQP_URI = "pyamqp://guest:guest@localhost"
+ESTABLISHED = "01"  # TCP state in /proc/net/tcp
+PROC_NET_TCP = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+
+
+class Unhealthy(Exception):
+    """A check failed; the message says why (Docker keeps it in `docker inspect`)."""
+
+
+def amqp_port(uri: str) -> int:
+    parts = urlsplit(uri)
+    if parts.port is not None:
+        return parts.port
+    return 5671 if parts.scheme.endswith("amqps") else 5672
+
+
+def established_remote_ports(tables: Iterable[Path] = PROC_NET_TCP) -> set[int]:
+    """Remote ports of this network namespace's established TCP connections."""
+    ports = set()
+    for table in tables:
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            remote, state = fields[2], fields[3]
+            if state == ESTABLISHED:
+                ports.add(int(remote.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def local_target(variable: str) -> tuple[str, int]:
+    """Where to reach a server configured to listen on `$variable` (`host:port`) from inside."""
+    address = os.environ.get(variable)
+    if not address:
+        raise Unhealthy(f"{variable} is not set")
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return host, int(port)
+
+
+def check_amqp() -> None:
+    port = amqp_port(os.environ.get("AMQP_URI", DEFAULT_AMQP_URI))
+    if port not in established_remote_ports():
+        raise Unhealthy(f"no connection to RabbitMQ (port {port})")
+
+
+def check_http(argument: str) -> None:
+    variable, slash, path = argument.partition("/")
+    host, port = local_target(variable)
+    url = f"http://{host}:{port}{slash}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError as exc:
+        raise Unhealthy(f"GET {url}: {exc}") from None
+    if not 200 <= status < 300:
+        raise Unhealthy(f"GET {url}: HTTP {status}")
+
+
+def check_tcp(variable: str) -> None:
+    host, port = local_target(variable)
+    try:
+        socket.create_connection((host, port), timeout=TIMEOUT_SECONDS).close()
+    except OSError as exc:
+        raise Unhealthy(f"connect {host}:{port}: {exc}") from None
+
+
+def run_check(check: str) -> None:
+    kind, _, argument = check.partition(":")
+    checks: dict[str, Callable[[], None]] = {
+        "amqp": check_amqp,
+        "http": lambda: check_http(argument),
+        "tcp": lambda: check_tcp(argument),
+    }
+    if kind not in checks or (kind == "amqp") == bool(argument):
+        raise Unhealthy(f"unknown check {check!r} (see `python -m deploy.healthcheck --help`)")
+    checks[kind]()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(__doc__ or "")
+        return 0 if argv else 2
+    try:
+        for check in argv:
+            run_check(check)
+    except Unhealthy as exc:
+        sys.stderr.write(f"unhealthy: {exc}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,29 @@
+# The browser test page (:8081; it needs no RabbitMQ). Build from the repository root:
+#   docker build -f gateway_ui/gateway_ui.dockerfile -t nameko-microservices/gateway-ui .
+# (`make build_front` does it through docker-compose.yml.)
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# Dependencies in a virtualenv of their own, in a layer that is rebuilt only when requirements.txt
+# changes. Every requirement ships a wheel, so no compiler is installed here or anywhere.
+FROM ${PYTHON_IMAGE} AS deps
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements.txt /tmp/requirements.txt
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    GATEWAY_UI_ADDRESS=0.0.0.0:8081
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+COPY --from=deps /opt/venv /opt/venv
+WORKDIR /app
+COPY deploy/__init__.py deploy/healthcheck.py deploy/
+COPY common/ common/
+COPY gateway_ui/ gateway_ui/
+# Compiled now: at run time the code is read-only and owned by root, not by the service's user.
+RUN python -m compileall -q /app
+USER 10001:10001
+EXPOSE 8081
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "deploy.healthcheck", "http:GATEWAY_UI_ADDRESS/ping"]
+CMD ["nameko", "run", "--config", "gateway_ui/config.yaml", "gateway_ui.service"]
