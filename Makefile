@@ -65,6 +65,11 @@ start: venv
 stop:
 	scripts/frontend.sh stop
 
+## bench: the whole system under load (wrk): per-transport throughput/latency, drain rate, RSS
+bench: infra migrate
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 ## dlq: show the listener's dead-letter queue (reason, attempts, routing key, body)
 dlq: venv
 	$(BIN)/python -m listener.dead_letters show
@@ -77,4 +82,4 @@ dlq-replay: venv
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay
+.PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay bench

@@ -20,7 +20,7 @@ import socket
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -96,16 +96,22 @@ def check_tcp(variable: str) -> None:
         raise Unhealthy(f"connect {host}:{port}: {exc}") from None
 
 
-def run_check(check: str) -> None:
+def parse(check: str) -> tuple[str, str]:
+    """`http:VAR/PATH` -> ("http", "VAR/PATH"); `amqp` -> ("amqp", ""). Unhealthy if malformed."""
     kind, _, argument = check.partition(":")
-    checks: dict[str, Callable[[], None]] = {
-        "amqp": check_amqp,
-        "http": lambda: check_http(argument),
-        "tcp": lambda: check_tcp(argument),
-    }
-    if kind not in checks or (kind == "amqp") == bool(argument):
+    if kind not in ("amqp", "http", "tcp") or (kind == "amqp") == bool(argument):
         raise Unhealthy(f"unknown check {check!r} (see `python -m deploy.healthcheck --help`)")
-    checks[kind]()
+    return kind, argument
+
+
+def run_check(check: str) -> None:
+    kind, argument = parse(check)
+    if kind == "amqp":
+        check_amqp()
+    elif kind == "http":
+        check_http(argument)
+    else:
+        check_tcp(argument)
 
 
 def main(argv: list[str]) -> int:
