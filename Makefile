@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/dev/node_modules/.bin:$(PATH)
 
 ## help: list the targets
 help:
-	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | column -t -s ':'
+	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | column -t -s ':'
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +65,7 @@ start: venv
 stop:
 	scripts/frontend.sh stop
 
-## bench: the whole system under load (wrk): per-transport throughput/latency, drain rate, RSS
+## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS
 bench: infra migrate
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
@@ -83,3 +83,5 @@ lint: venv
 	$(BIN)/ruff check .
 
 .PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay bench
+
+include make/containers.mk

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 
 from auth.authentication import authenticate
 from auth.dependencies import Passwords, Users
+from common.events import PatientEventDispatcher
 from common.validation import Credentials, validate
 
 
@@ -17,7 +17,7 @@ class AuthService:
 
     users = Users()
     passwords = Passwords()
-    dispatch = EventDispatcher()
+    dispatch = PatientEventDispatcher()
 
     @rpc
     def authenticate(self, email: str, password: str) -> dict[str, Any]:

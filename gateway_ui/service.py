@@ -9,13 +9,14 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import json_response
-from gateway_ui.dependencies import PageFiles
+from gateway_ui.dependencies import PageFiles, PromptShutdown
 
 
 class GatewayUiService:
     name = "gateway_ui"
 
     site = PageFiles()
+    prompt_shutdown = PromptShutdown()
 
     @http("GET", "/")
     def index(self, request: Request) -> Response:

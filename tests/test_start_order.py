@@ -179,15 +179,17 @@ def assert_clean(service: ServiceProcess) -> None:
 
 
 def test_services_started_before_rabbitmq_work_once_it_is_up(
-    rabbit_config, mongo_database, late_ports, start_service
+    rabbit_config, mongo_database, users_db_uri, late_ports, start_service
 ):
-    """The log pipeline (broker -> RabbitMQ -> listener -> logger) started with RabbitMQ down."""
+    """The log pipeline (broker -> RabbitMQ -> listener -> logger) and auth, started with
+    RabbitMQ down."""
     rabbit = late_ports(server_of(rabbit_config["AMQP_URI"], 5672))
     amqp_uri = through(rabbit_config["AMQP_URI"], rabbit)
     broker_port = free_port()
     services = [
         start_service("broker", AMQP_URI=amqp_uri, BROKER_ADDRESS=f"127.0.0.1:{broker_port}"),
         start_service("listener", AMQP_URI=amqp_uri),
+        start_service("auth", AMQP_URI=amqp_uri, DATABASE_URI=users_db_uri),
         start_service(
             "logger",
             AMQP_URI=amqp_uri,
@@ -216,7 +218,10 @@ def test_services_started_before_rabbitmq_work_once_it_is_up(
             lambda: [entry for entry in rpc.logger.all(10) if entry["data"] == data],
             "the event to reach MongoDB through the listener and the logger",
         )
+        wait_for(has_consumer(rabbit_config["AMQP_URI"], "rpc-auth"), "auth to consume")
+        user = rpc.auth.authenticate("admin@example.com", "verysecret")
     assert stored[0]["name"] == "start-order"
+    assert user["email"] == "admin@example.com"
     for service in services:
         assert RETRY_LINE in service.output()
         assert_clean(service)

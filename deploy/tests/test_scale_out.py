@@ -1,0 +1,70 @@
+"""Scaling an HTTP service on one machine: several `nameko run` processes on the same port.
+
+Nameko's web server binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second process
+on the same address does not fail with "address in use", and the kernel spreads new connections
+among the processes. deploy/README.md relies on this.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from conftest import free_port
+from deploy.tests.project import ROOT
+
+NAMEKO = Path(sys.executable).parent / "nameko"
+MAX_REQUESTS = 200
+STARTUP_SECONDS = 30
+
+
+def wait_until_listening(process: subprocess.Popen[bytes], port: int) -> None:
+    """Until `process` has its listening socket on `port` (bounded: it may have failed)."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not any(
+        connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+        for connection in psutil.Process(process.pid).net_connections(kind="tcp")
+    ):
+        assert process.poll() is None and time.monotonic() < deadline, "not listening"
+        time.sleep(0.1)
+
+
+def test_two_processes_share_one_port_and_both_serve(tmp_path: Path):
+    port = free_port()
+    env = {**os.environ, "GATEWAY_UI_ADDRESS": f"127.0.0.1:{port}", "PYTHONWARNINGS": "ignore"}
+    logs = [tmp_path / f"page-{number}.log" for number in (1, 2)]
+    processes = [
+        subprocess.Popen(
+            [str(NAMEKO), "run", "--config", "gateway_ui/config.yaml", "gateway_ui.service"],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for log in logs
+    ]
+    try:
+        for process in processes:
+            wait_until_listening(process, port)
+        served = [0, 0]
+        for _ in range(MAX_REQUESTS):
+            # A new connection each time: the kernel picks a process per connection.
+            requests.get(f"http://127.0.0.1:{port}/ping", timeout=5).raise_for_status()
+            served = [log.read_text().count("GET /ping") for log in logs]
+            if all(served):
+                break
+        assert all(process.poll() is None for process in processes)
+        assert all(served), f"requests served per process: {served}"
+    finally:
+        # Killed, not stopped: a Nameko process with no AMQP connection reacts to SIGTERM only
+        # when eventlet's hub next wakes up, up to a minute later (graceful stop is not the
+        # subject here).
+        for process in processes:
+            process.kill()
+            process.wait()
