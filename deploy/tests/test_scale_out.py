@@ -2,7 +2,7 @@
 
 Nameko's web server binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second process
 on the same address does not fail with "address in use", and the kernel spreads new connections
-among the processes. deploy/README.md relies on this.
+among the processes. The README ("Growing past one machine") relies on this.
 """
 
 from __future__ import annotations
