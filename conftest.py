@@ -28,6 +28,7 @@ import psycopg2
 import pymongo
 import pytest
 import requests
+from eventlet.greenio import GreenSocket
 
 from common.config import ROOT, service_config
 
@@ -182,3 +183,56 @@ def running_system(
         mongo_database=mongo_database,
         amqp_uri=configs[BrokerService]["AMQP_URI"],
     )
+
+
+class LatePort:
+    """A local port that refuses connections until `open()`, then forwards them to `target`."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._threads: list[Any] = []
+        self._sockets: list[GreenSocket] = []
+
+    def open(self) -> None:
+        listener = eventlet.listen(("127.0.0.1", self.port))
+        self._sockets.append(listener)
+        self._threads.append(eventlet.spawn(self._accept, listener))
+
+    def close(self) -> None:
+        for thread in self._threads:
+            thread.kill()
+        for sock in self._sockets:
+            sock.close()
+
+    def _accept(self, listener: GreenSocket) -> None:
+        while True:
+            client, _ = listener.accept()
+            upstream = eventlet.connect(self.target)
+            self._sockets += [client, upstream]
+            self._threads += [
+                eventlet.spawn(self._pipe, client, upstream),
+                eventlet.spawn(self._pipe, upstream, client),
+            ]
+
+    @staticmethod
+    def _pipe(source: GreenSocket, sink: GreenSocket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+            sink.shutdown(2)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def late_ports() -> Iterator[Callable[[tuple[str, int]], LatePort]]:
+    made: list[LatePort] = []
+
+    def make(target: tuple[str, int]) -> LatePort:
+        made.append(LatePort(target))
+        return made[-1]
+
+    yield make
+    for late in made:
+        late.close()

@@ -12,16 +12,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import eventlet
 from nameko.events import SERVICE_POOL, event_handler
 from nameko.rpc import rpc
+from tenacity import RetryCallState, retry, retry_if_exception_type, wait_exponential
 
-from common.errors import ServiceError
+from common.errors import DownstreamUnavailable, ServiceError
 from mailer.delivery import deliver
 from mailer.dependencies import Smtp
 
 log = logging.getLogger(__name__)
 
 MAIL_REQUESTED = "send_mail_requested"
+# While the mail server is unreachable, a requested mail is tried again after 1, 2, 4... s, then
+# every 60 s, for as long as it takes.
+UNREACHABLE_RETRY_SECONDS = 1.0
+UNREACHABLE_RETRY_MAX_SECONDS = 60.0
 
 
 def mail_requested_by(source: str) -> Any:
@@ -61,9 +67,34 @@ class MailerService:
     @mail_requested_by("logger")
     def handle_send_mail_requested(self, mail: dict[str, Any]) -> None:
         try:
-            deliver(mail, self.smtp)
+            deliver_when_reachable(mail, self.smtp)
         except ServiceError as exc:
             log.error("requested mail NOT sent: %s; request was %s", exc.message, summary(mail))
+        except Exception:
+            # A bug: it would fail again on every redelivery. Logged with its traceback.
+            log.exception(
+                "requested mail NOT sent (unexpected error); request was %s", summary(mail)
+            )
+
+
+def _waiting(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "requested mail waits for the mail server (%s); next try in %.0f s",
+        exc,
+        state.upcoming_sleep,
+    )
+
+
+@retry(
+    retry=retry_if_exception_type(DownstreamUnavailable),
+    wait=wait_exponential(multiplier=UNREACHABLE_RETRY_SECONDS, max=UNREACHABLE_RETRY_MAX_SECONDS),
+    before_sleep=_waiting,
+    sleep=eventlet.sleep,
+    reraise=True,
+)
+def deliver_when_reachable(mail: Any, smtp: Any) -> dict[str, str]:
+    return deliver(mail, smtp)
 
 
 def summary(mail: Any) -> str:

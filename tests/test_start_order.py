@@ -20,60 +20,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import eventlet
 import pytest
 import requests
 from amqp.exceptions import NotFound
-from eventlet.greenio import GreenSocket
 from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from conftest import MONGO_URI, free_port
+from conftest import MONGO_URI, LatePort, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMEKO = Path(sys.executable).parent / "nameko"
 RETRY_LINE = "Error connecting to broker at"
 WAIT_SECONDS = 30.0
-
-
-class LatePort:
-    """A local port that refuses connections until `open()`, then forwards them to `target`."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._threads: list[Any] = []
-        self._sockets: list[GreenSocket] = []
-
-    def open(self) -> None:
-        listener = eventlet.listen(("127.0.0.1", self.port))
-        self._sockets.append(listener)
-        self._threads.append(eventlet.spawn(self._accept, listener))
-
-    def close(self) -> None:
-        for thread in self._threads:
-            thread.kill()
-        for sock in self._sockets:
-            sock.close()
-
-    def _accept(self, listener: GreenSocket) -> None:
-        while True:
-            client, _ = listener.accept()
-            upstream = eventlet.connect(self.target)
-            self._sockets += [client, upstream]
-            self._threads += [
-                eventlet.spawn(self._pipe, client, upstream),
-                eventlet.spawn(self._pipe, upstream, client),
-            ]
-
-    @staticmethod
-    def _pipe(source: GreenSocket, sink: GreenSocket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-            sink.shutdown(2)
-        except OSError:
-            pass
 
 
 def through(uri: str, late: LatePort) -> str:
@@ -143,19 +101,6 @@ def start_service(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
         process.process.terminate()
     for process in started:
         process.stop()
-
-
-@pytest.fixture
-def late_ports() -> Iterator[Callable[[tuple[str, int]], LatePort]]:
-    made: list[LatePort] = []
-
-    def make(target: tuple[str, int]) -> LatePort:
-        made.append(LatePort(target))
-        return made[-1]
-
-    yield make
-    for late in made:
-        late.close()
 
 
 def has_consumer(amqp_uri: str, queue: str) -> Callable[[], bool]:

@@ -2,11 +2,14 @@
 
 import logging
 
+import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
+from tenacity import wait_fixed
 
-from mailer.service import MAIL_REQUESTED
+from conftest import SMTP_HOST, SMTP_PORT
+from mailer.service import MAIL_REQUESTED, deliver_when_reachable
 
 
 @pytest.mark.parametrize("source", ["auth", "broker", "listener", "logger"])
@@ -39,3 +42,18 @@ def test_a_refused_request_is_logged_and_nothing_is_sent(
     assert "requested mail NOT sent: mail.subject must not contain CR or LF" in record.getMessage()
     assert token in record.getMessage()
     assert inbox.mails() == []
+
+
+def test_a_request_made_while_the_mail_server_is_down_is_sent_once_it_is_up(
+    start_mailer, mailer_config, inbox, token, late_ports, monkeypatch
+):
+    monkeypatch.setattr(deliver_when_reachable.retry, "wait", wait_fixed(0.2))
+    mail_server = late_ports((SMTP_HOST, SMTP_PORT))
+    start_mailer(MAIL_PORT=mail_server.port)
+    mail = {"to": "jane@example.com", "subject": f"{token} kept", "message": "x"}
+
+    event_dispatcher(mailer_config())("auth", MAIL_REQUESTED, mail)
+    eventlet.sleep(1)  # a few refused attempts
+    assert inbox.mails() == []
+    mail_server.open()
+    assert inbox.wait_for_one()["subject"] == mail["subject"]

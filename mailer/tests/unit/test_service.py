@@ -8,9 +8,9 @@ from unittest.mock import Mock
 import pytest
 from nameko.testing.services import worker_factory
 
-from common.errors import DownstreamUnavailable, InvalidInput, PayloadTooLarge
+from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput, PayloadTooLarge
 from mailer.dependencies import SmtpClient
-from mailer.service import MailerService
+from mailer.service import MailerService, deliver_when_reachable
 
 MAIL = {"to": "jane@example.com", "subject": "Hello", "message": "Hi <script>x</script>"}
 
@@ -91,8 +91,8 @@ def test_a_requested_mail_is_sent_the_same_way(service, smtp):
         ),
         (
             MAIL,
-            DownstreamUnavailable("mail server unreachable: connection refused"),
-            "requested mail NOT sent: mail server unreachable: connection refused; "
+            DownstreamError("mail server refused the recipient (550)"),
+            "requested mail NOT sent: mail server refused the recipient (550); "
             "request was from=None, to='jane@example.com', subject='Hello'",
         ),
     ],
@@ -108,8 +108,24 @@ def test_a_requested_mail_that_fails_is_logged_as_an_error(
     assert [record.getMessage() for record in caplog.records] == [logged]
 
 
-def test_a_bug_in_the_event_path_is_not_swallowed(service, smtp):
+def test_a_requested_mail_waits_while_the_mail_server_is_unreachable(service, smtp, monkeypatch):
+    pauses = []
+    monkeypatch.setattr(deliver_when_reachable.retry, "sleep", pauses.append)
+    unreachable = DownstreamUnavailable("mail server unreachable: connection refused")
+    smtp.send.side_effect = [unreachable] * 8 + [None]
+
+    service.handle_send_mail_requested(MAIL)
+
+    assert smtp.send.call_count == 9
+    assert pauses == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_bug_in_the_event_path_is_logged_with_its_traceback_not_requeued(service, smtp, caplog):
     smtp.send.side_effect = RuntimeError("bug")
 
-    with pytest.raises(RuntimeError):
+    with caplog.at_level(logging.ERROR, logger="mailer.service"):
         service.handle_send_mail_requested(MAIL)
+
+    [record] = caplog.records
+    assert "unexpected error" in record.getMessage()
+    assert record.exc_info[0] is RuntimeError
