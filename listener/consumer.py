@@ -1,54 +1,67 @@
-"""A Nameko entrypoint that hands the service the raw AMQP delivery instead of a decoded body.
+"""A Nameko entrypoint that hands the service a batch of raw AMQP deliveries per worker.
 
-Nameko's stock `@consume` lets kombu decode the body before the service sees it: a body that is
-not valid JSON raises inside the consumer thread (no worker ever runs, so nothing can route it to
-a dead-letter queue), and a worker error acknowledges the message. Here kombu hands over the
-message undecoded (its `on_message` hook), the service parses and validates the body itself, and
-a worker that raises gets its message requeued. Everything else is Nameko's QueueConsumer as it
-is: prefetch = max_workers, reconnection, graceful stop waiting for pending workers.
+A Nameko worker per message (a thread, a worker, dependency injection) costs the listener far
+more CPU than storing the message does. Here messages gather into a batch that goes to ONE worker
+once it holds `BATCH_MAX_SIZE` messages or `BATCH_LINGER` seconds after its first one arrived.
+The worker gets each message's bytes undecoded (a body that is not JSON must reach the service,
+which dead-letters it, rather than raise inside kombu). When the service method returns, each
+message of its batch is acknowledged; if it raises, they are all requeued.
+
+Everything else is Nameko's QueueConsumer as it is: reconnection, graceful stop. `max_workers`
+now counts batches in flight, so the prefetch is `max_workers` full batches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import eventlet
+from eventlet.event import Event
+from eventlet.queue import Empty, LightQueue
 from kombu import Queue
 from kombu.message import Message
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
-from listener.messages import raw_body
+from listener.messages import Delivery
+
+Arrival = tuple[Delivery, Message]
+_STOP = None  # queued after the last arrival when the entrypoint stops
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """What a worker needs of an AMQP message: the bytes as published and their metadata."""
+class BatchLimits:
+    """At most `max_size` messages per batch; a batch waits at most `linger` s to fill up."""
 
-    body: bytes
-    routing_key: str
-    headers: dict[str, Any] = field(default_factory=dict)
-    message_id: str | None = None
-    content_type: str | None = None
-    content_encoding: str | None = None
+    max_size: int = 128
+    linger: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.max_size < 1:
+            raise ValueError("BATCH_MAX_SIZE must be at least 1")
+        if self.linger < 0:
+            raise ValueError("BATCH_LINGER must not be negative")
 
     @classmethod
-    def from_message(cls, message: Message) -> Delivery:
+    def from_config(cls, config: Mapping[str, Any]) -> BatchLimits:
         return cls(
-            body=raw_body(message),
-            routing_key=message.delivery_info["routing_key"],
-            headers=dict(message.headers or {}),
-            message_id=message.properties.get("message_id"),
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
+            max_size=int(config.get("BATCH_MAX_SIZE", cls.max_size)),
+            linger=float(config.get("BATCH_LINGER", cls.linger)),
         )
 
 
-class RawQueueConsumer(QueueConsumer):
-    """Nameko's QueueConsumer, except that kombu does not decode the messages it delivers."""
+class BatchQueueConsumer(QueueConsumer):
+    """Nameko's QueueConsumer, except that kombu does not decode the messages, that each one goes
+    to its entrypoint in this thread (which only queues it: no thread per message), and that the
+    prefetch leaves room for `max_workers` full batches."""
+
+    @property
+    def prefetch_count(self) -> int:
+        return self.container.max_workers * BatchLimits.from_config(self.container.config).max_size
 
     def get_consumers(self, consumer_cls: Callable[..., Any], channel: Any) -> Any:
         def undecoding_consumer(*, callbacks: list[Callable[..., Any]], **options: Any) -> Any:
@@ -56,56 +69,137 @@ class RawQueueConsumer(QueueConsumer):
             # kombu's decode-then-callbacks step.
             (callback,) = callbacks
             return consumer_cls(
-                on_message=lambda message: callback(raw_body(message), message), **options
+                on_message=lambda message: callback(message.body, message), **options
             )
 
         return super().get_consumers(undecoding_consumer, channel)
 
+    def handle_message(self, provider: Consumer, body: Any, message: Message) -> None:
+        provider.handle_message(body, message)
 
-class DeliveryConsumer(Consumer):
-    """Calls the decorated method with a `Delivery`; acks when it returns, requeues if it raises.
 
-    Raising therefore means "this message is neither handled nor safely handed on": the method
+class BatchConsumer(Consumer):
+    """Calls the decorated method with a `list[Delivery]`; acks each of their messages when it
+    returns, requeues them all if it raises.
+
+    Raising therefore means "these messages are neither handled nor safely handed on": the method
     itself must deal with expected failures (retry, dead-letter) and return. The requeue waits
-    `requeue_delay` seconds, so that a failure that repeats does not spin at full speed.
+    `requeue_delay` seconds, so that a failure that repeats does not spin at full speed. Batches
+    run concurrently and may finish in any order, so each message is acked on its own.
     """
 
-    queue_consumer = RawQueueConsumer()
+    queue_consumer = BatchQueueConsumer()
 
     def __init__(self, queue: Queue, requeue_delay: float = 1.0, **kwargs: Any) -> None:
         self.requeue_delay = requeue_delay
-        super().__init__(queue, requeue_on_error=True, **kwargs)
+        super().__init__(queue, **kwargs)
 
-    def handle_message(self, body: bytes, message: Message) -> None:
-        delivery = Delivery.from_message(message)
-        handle_result = partial(self.handle_result, message)
+    def setup(self) -> None:
+        self.limits = BatchLimits.from_config(self.container.config)
+        self._arrivals: LightQueue = LightQueue()
+        self._accepting = True
+        self._collector: Any = None
+        self._in_flight = 0
+        self._settled = Event()  # sent whenever no batch is in flight
+        self._settled.send()
+        super().setup()
+
+    def start(self) -> None:
+        self._collector = self.container.spawn_managed_thread(
+            self._collect, identifier=f"{type(self).__name__}.collect"
+        )
+
+    def stop(self) -> None:
+        """Hand what has arrived to workers and wait for their acks before consuming stops (then
+        the channel closes). Messages arriving meanwhile stay unacknowledged: RabbitMQ requeues
+        them when the channel closes."""
+        self._accepting = False
+        if self._collector is not None:
+            self._arrivals.put(_STOP)
+            self._collector.wait()
+        self._settled.wait()
+        super().stop()
+
+    def kill(self) -> None:
+        """Give back the messages no worker has taken. The batch the collector is filling goes
+        back when it meets the container being killed (at the latest when the channel closes)."""
+        self._accepting = False
+        while not self._arrivals.empty():
+            arrival = self._arrivals.get()
+            if arrival is not _STOP:
+                self.queue_consumer.requeue_message(arrival[1])
+        self._arrivals.put(_STOP)  # the collector hands over its batch now, without lingering
+
+    def handle_message(self, body: Any, message: Message) -> None:
+        # In the queue consumer's thread, which must not block.
+        if self._accepting:
+            self._arrivals.put((Delivery.from_message(message), message))
+
+    def _collect(self) -> None:
+        """Hand batches to workers until stopped; the last one takes what had arrived."""
+        stopped = False
+        while not stopped:
+            batch, stopped = self._next_batch()
+            if batch:
+                self._dispatch(batch)
+
+    def _next_batch(self) -> tuple[list[Arrival], bool]:
+        """Wait for a first arrival, then take more until the batch is full or has lingered
+        long enough. True once the entrypoint is stopping and nothing more will arrive."""
+        first = self._arrivals.get()
+        if first is _STOP:
+            return [], True
+        batch = [first]
+        deadline = time.monotonic() + self.limits.linger
+        while len(batch) < self.limits.max_size:
+            try:
+                arrival = self._arrivals.get(timeout=max(deadline - time.monotonic(), 0))
+            except Empty:
+                break
+            if arrival is _STOP:
+                return batch, True
+            batch.append(arrival)
+        return batch, False
+
+    def _dispatch(self, batch: list[Arrival]) -> None:
+        """One worker for the batch; blocks while `max_workers` batches are in flight."""
+        deliveries = [delivery for delivery, _ in batch]
+        messages = [message for _, message in batch]
+        self._started()
         try:
+            # No worker context: the batch has no one caller whose call id stack it continues.
             self.container.spawn_worker(
-                self,
-                (delivery,),
-                {},
-                context_data=self.unpack_message_headers(message),
-                handle_result=handle_result,
+                self, (deliveries,), {}, handle_result=partial(self.handle_result, messages)
             )
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+            self._finished()
 
-    def handle_message_processed(
-        self, message: Message, result: Any = None, exc_info: Any = None
-    ) -> None:
-        if exc_info is not None:
-            eventlet.sleep(self.requeue_delay)
-        super().handle_message_processed(message, result, exc_info)
+    def handle_result(
+        self, messages: list[Message], worker_ctx: Any, result: Any = None, exc_info: Any = None
+    ) -> tuple[Any, Any]:
+        try:
+            if exc_info is None:
+                for message in messages:
+                    self.queue_consumer.ack_message(message)
+            else:
+                eventlet.sleep(self.requeue_delay)
+                for message in messages:
+                    self.queue_consumer.requeue_message(message)
+        finally:
+            self._finished()
+        return result, exc_info
 
-    def unpack_message_headers(self, message: Message) -> dict[str, Any]:
-        # Only Nameko's own context headers (call id stack, auth token...) become worker context,
-        # so retry bookkeeping and RabbitMQ's x-death are not forwarded on the worker's RPC calls.
-        prefix = f"{self.header_prefix}."
-        return {
-            key[len(prefix) :]: value
-            for key, value in (message.headers or {}).items()
-            if key.startswith(prefix)
-        }
+    def _started(self) -> None:
+        if self._in_flight == 0:
+            self._settled.reset()
+        self._in_flight += 1
+
+    def _finished(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._settled.send()
 
 
-consume_deliveries = DeliveryConsumer.decorator
+consume_batches = BatchConsumer.decorator

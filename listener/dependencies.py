@@ -1,49 +1,15 @@
-"""Dependency providers of the listener: batched writes to the logger, and redelivery."""
+"""Dependency provider of the listener: redelivery to its retry and dead-letter queues."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
-from common.validation import LogEntry
-from listener.batching import GroupCommit
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.retries import Redeliverer, RetryPolicy
-
-WriteLogs = Callable[[list[dict[str, str]]], Any]
-
-
-class LogWriter:
-    def __init__(self, batcher: GroupCommit[dict[str, str], Any]) -> None:
-        self._batcher = batcher
-
-    def store(self, entry: LogEntry, write_logs: WriteLogs) -> None:
-        """Return once `entry` is stored, as part of a batch written with one `write_logs` call.
-
-        Raises what `write_logs` raised: then no entry of the batch is known to be stored.
-        """
-        self._batcher.submit(entry.model_dump(), write_logs)
-
-
-class LogBatch(DependencyProvider):
-    """One group-commit batcher per container, shared by all its workers.
-
-    Config: `BATCH_MAX_SIZE` entries per write, `BATCH_LINGER` seconds a batch waits to fill.
-    """
-
-    def setup(self) -> None:
-        config = self.container.config
-        self.batcher: GroupCommit[dict[str, str], Any] = GroupCommit(
-            max_size=int(config.get("BATCH_MAX_SIZE", 100)),
-            linger=float(config.get("BATCH_LINGER", 0.01)),
-        )
-
-    def get_dependency(self, worker_ctx: Any) -> LogWriter:
-        return LogWriter(self.batcher)
 
 
 class Redelivery(DependencyProvider):

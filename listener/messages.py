@@ -1,8 +1,10 @@
-"""Reading the messages the listener handles, and the headers it writes on those it moves to the
-retry or dead-letter queue (the attempt count, the reason, the original routing key)."""
+"""Reading the messages the listener handles (`Delivery`: what a worker gets of one), and the
+headers it writes on those it moves to the retry or dead-letter queue (the attempt count, the
+reason, the original routing key)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from kombu.message import Message
@@ -42,3 +44,26 @@ def publisher_headers(headers: dict[str, Any]) -> dict[str, Any]:
         for key, value in headers.items()
         if key not in LISTENER_HEADERS and not key.startswith(_RABBITMQ_DEATH_HEADERS)
     }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a worker needs of an AMQP message: the bytes as published and their metadata."""
+
+    body: bytes
+    routing_key: str
+    headers: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
+    content_type: str | None = None
+    content_encoding: str | None = None
+
+    @classmethod
+    def from_message(cls, message: Message) -> Delivery:
+        return cls(
+            body=raw_body(message),
+            routing_key=message.delivery_info["routing_key"],
+            headers=dict(message.headers or {}),
+            message_id=message.properties.get("message_id"),
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+        )

@@ -19,12 +19,12 @@ from typing import Any
 from kombu import Queue
 
 from common.errors import ServiceError
-from listener.consumer import Delivery
 from listener.messages import (
     ATTEMPTS_HEADER,
     DEAD_LETTERED_AT_HEADER,
     REASON_HEADER,
     ROUTING_KEY_HEADER,
+    Delivery,
     failed_attempts,
     original_routing_key,
     publisher_headers,

@@ -9,6 +9,7 @@ from listener.messages import (
     DEAD_LETTERED_AT_HEADER,
     REASON_HEADER,
     ROUTING_KEY_HEADER,
+    Delivery,
     failed_attempts,
     original_routing_key,
     publisher_headers,
@@ -68,3 +69,35 @@ def test_publisher_headers_drop_the_listeners_and_rabbitmqs_bookkeeping():
         "x-last-death-reason": "expired",
     }
     assert publisher_headers(headers) == {"trace": "abc", "nameko.call_id_stack": ["broker.1"]}
+
+
+def test_a_delivery_carries_the_raw_body_and_its_metadata():
+    message = SimpleNamespace(
+        body=b"\x00raw",
+        delivery_info={"routing_key": "log.ERROR"},
+        headers={"trace": "t"},
+        properties={"message_id": "m-7"},
+        content_type="application/json",
+        content_encoding="utf-8",
+    )
+    assert Delivery.from_message(message) == Delivery(
+        body=b"\x00raw",
+        routing_key="log.ERROR",
+        headers={"trace": "t"},
+        message_id="m-7",
+        content_type="application/json",
+        content_encoding="utf-8",
+    )
+
+
+def test_a_delivery_of_a_message_without_headers_has_empty_headers():
+    message = SimpleNamespace(
+        body=b"{}",
+        delivery_info={"routing_key": "log.INFO"},
+        headers=None,
+        properties={},
+        content_type=None,
+        content_encoding=None,
+    )
+    delivery = Delivery.from_message(message)
+    assert (delivery.headers, delivery.message_id) == ({}, None)

@@ -6,7 +6,8 @@ import pytest
 
 from common.errors import InvalidInput
 from common.validation import LogEntry
-from listener.parsing import parse_log_entry
+from listener.messages import Delivery
+from listener.parsing import parse_batch, parse_log_entry
 
 
 def test_a_valid_body_gives_the_entry():
@@ -36,3 +37,22 @@ def test_a_valid_body_gives_the_entry():
 def test_a_body_that_is_not_a_log_entry_is_refused_with_the_reason(body, reason):
     with pytest.raises(InvalidInput, match=reason):
         parse_log_entry(body)
+
+
+def test_a_batch_is_sorted_into_entries_to_store_and_bodies_with_their_reason():
+    deliveries = [
+        Delivery(body=body, routing_key="log.INFO", message_id=str(number))
+        for number, body in enumerate(
+            [b'{"name": "a", "data": "1"}', b"{not json", b'{"name": "b", "data": "2"}', b"[]"]
+        )
+    ]
+    batch = parse_batch(deliveries)
+    assert batch.valid == [
+        (deliveries[0], LogEntry(name="a", data="1")),
+        (deliveries[2], LogEntry(name="b", data="2")),
+    ]
+    assert batch.invalid == [
+        (deliveries[1], "invalid log entry: malformed JSON body"),
+        (deliveries[3], "invalid log entry: body must be a JSON object"),
+    ]
+    assert batch.entries() == [{"name": "a", "data": "1"}, {"name": "b", "data": "2"}]

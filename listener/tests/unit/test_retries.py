@@ -5,12 +5,12 @@ from unittest.mock import ANY, Mock
 import pytest
 
 from common.errors import DownstreamUnavailable
-from listener.consumer import Delivery
 from listener.messages import (
     ATTEMPTS_HEADER,
     DEAD_LETTERED_AT_HEADER,
     REASON_HEADER,
     ROUTING_KEY_HEADER,
+    Delivery,
 )
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.retries import Redeliverer, RetryPolicy, failure_reason

@@ -1,24 +1,29 @@
-"""ListenerService's decisions, with every dependency mocked by worker_factory."""
+"""ListenerService's decisions for a batch, with every dependency mocked by worker_factory."""
+
+from unittest.mock import call
 
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
 from common.errors import DownstreamUnavailable
-from common.validation import LogEntry
-from listener.consumer import Delivery
+from listener.messages import Delivery
 from listener.service import ListenerService
 
 
-def delivery(body: bytes) -> Delivery:
-    return Delivery(body=body, routing_key="log.INFO", message_id="m-1")
+def delivery(body: bytes, number: int = 1) -> Delivery:
+    return Delivery(body=body, routing_key="log.INFO", message_id=f"m-{number}")
 
 
-def test_a_valid_entry_is_stored_through_the_logger_batch_and_nothing_is_republished():
+def valid(number: int) -> Delivery:
+    return delivery(f'{{"name": "event", "data": "payload {number}"}}'.encode(), number)
+
+
+def test_a_batch_of_valid_entries_is_stored_with_one_logger_write_and_nothing_is_republished():
     service = worker_factory(ListenerService)
-    service.handle_log(delivery(b'{"name": "event", "data": "payload"}'))
-    service.log_batch.store.assert_called_once_with(
-        LogEntry(name="event", data="payload"), service.logger.write_logs
+    service.handle_logs([valid(1), valid(2), valid(3)])
+    service.logger.write_logs.assert_called_once_with(
+        [{"name": "event", "data": f"payload {number}"} for number in (1, 2, 3)]
     )
     service.redelivery.retry.assert_not_called()
     service.redelivery.dead_letter.assert_not_called()
@@ -35,10 +40,23 @@ def test_a_valid_entry_is_stored_through_the_logger_batch_and_nothing_is_republi
 )
 def test_an_invalid_body_goes_straight_to_the_dead_letters(body, reason):
     service = worker_factory(ListenerService)
-    message = delivery(body)
-    service.handle_log(message)
-    service.redelivery.dead_letter.assert_called_once_with(message, reason)
-    service.log_batch.store.assert_not_called()
+    poison = delivery(body)
+    service.handle_logs([poison])
+    service.redelivery.dead_letter.assert_called_once_with(poison, reason)
+    service.logger.write_logs.assert_not_called()
+    service.redelivery.retry.assert_not_called()
+
+
+def test_invalid_bodies_are_dead_lettered_and_the_valid_ones_stored_together():
+    service = worker_factory(ListenerService)
+    poison = delivery(b"{not json", 2)
+    service.handle_logs([valid(1), poison, valid(3)])
+    service.redelivery.dead_letter.assert_called_once_with(
+        poison, "invalid log entry: malformed JSON body"
+    )
+    service.logger.write_logs.assert_called_once_with(
+        [{"name": "event", "data": "payload 1"}, {"name": "event", "data": "payload 3"}]
+    )
     service.redelivery.retry.assert_not_called()
 
 
@@ -52,18 +70,24 @@ def test_an_invalid_body_goes_straight_to_the_dead_letters(body, reason):
         ),
     ],
 )
-def test_a_failed_store_is_retried_with_the_reason(error, reason):
+def test_every_entry_of_a_failed_write_is_retried_with_the_reason(error, reason):
     service = worker_factory(ListenerService)
-    service.log_batch.store.side_effect = error
-    message = delivery(b'{"name": "event", "data": "payload"}')
-    service.handle_log(message)
-    service.redelivery.retry.assert_called_once_with(message, reason)
-    service.redelivery.dead_letter.assert_not_called()
+    service.logger.write_logs.side_effect = error
+    poison = delivery(b"[]", 2)
+    service.handle_logs([valid(1), poison, valid(3)])
+    assert service.redelivery.retry.call_args_list == [
+        call(valid(1), reason),
+        call(valid(3), reason),
+    ]
+    service.redelivery.dead_letter.assert_called_once_with(
+        poison, "invalid log entry: body must be a JSON object"
+    )
 
 
-def test_a_failed_redelivery_is_raised_so_that_the_message_is_requeued():
+@pytest.mark.parametrize("failing", ["retry", "dead_letter"])
+def test_a_failed_redelivery_is_raised_so_that_the_batch_is_requeued(failing):
     service = worker_factory(ListenerService)
-    service.log_batch.store.side_effect = DownstreamUnavailable("logger service is not running")
-    service.redelivery.retry.side_effect = ConnectionError("RabbitMQ unreachable")
+    service.logger.write_logs.side_effect = DownstreamUnavailable("logger service is not running")
+    getattr(service.redelivery, failing).side_effect = ConnectionError("RabbitMQ unreachable")
     with pytest.raises(ConnectionError):
-        service.handle_log(delivery(b'{"name": "event", "data": "payload"}'))
+        service.handle_logs([valid(1), delivery(b"[]", 2)])
