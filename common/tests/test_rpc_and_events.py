@@ -1,0 +1,78 @@
+"""The RPC proxy with a deadline, against real RabbitMQ."""
+
+import time
+
+import eventlet
+import pytest
+from nameko.rpc import rpc
+from nameko.testing.services import dummy, entrypoint_hook
+from nameko.testing.utils import get_extension
+
+from common.errors import DownstreamUnavailable, InvalidInput
+from common.rpc import TimeoutRpcProxy
+
+
+class Slow:
+    name = "slow"
+
+    @rpc
+    def echo(self, value, delay=0.0):
+        eventlet.sleep(delay)
+        if value == "bad":
+            raise InvalidInput("value is bad")
+        return value
+
+
+class Caller:
+    name = "caller"
+
+    slow = TimeoutRpcProxy("slow", timeout_key="SLOW_TIMEOUT")
+    missing = TimeoutRpcProxy("missing", timeout_key="SLOW_TIMEOUT")
+
+    @dummy
+    def call(self, value, delay=0.0):
+        return self.slow.echo(value, delay)
+
+    @dummy
+    def call_missing(self):
+        return self.missing.anything()
+
+
+@pytest.fixture
+def caller(container_factory, rabbit_config):
+    container_factory(Slow, rabbit_config).start()
+    container = container_factory(Caller, {**rabbit_config, "SLOW_TIMEOUT": 0.5})
+    container.start()
+    return container
+
+
+def test_a_reply_in_time_is_returned(caller):
+    with entrypoint_hook(caller, "call") as call:
+        assert call("hello") == "hello"
+
+
+def test_declared_errors_arrive_as_their_own_class(caller):
+    with entrypoint_hook(caller, "call") as call, pytest.raises(InvalidInput, match="is bad"):
+        call("bad")
+
+
+def test_a_late_reply_is_a_timeout_and_is_forgotten(caller):
+    started = time.monotonic()
+    with (
+        entrypoint_hook(caller, "call") as call,
+        pytest.raises(DownstreamUnavailable, match=r"slow.echo did not answer within 0.5 s"),
+    ):
+        call("late", delay=2)
+    assert time.monotonic() - started < 1.5
+    listener = get_extension(caller, TimeoutRpcProxy, target_service="slow").rpc_reply_listener
+    assert listener._reply_events == {}
+
+
+def test_a_service_that_does_not_exist_fails_at_once(caller):
+    started = time.monotonic()
+    with (
+        entrypoint_hook(caller, "call_missing") as call,
+        pytest.raises(DownstreamUnavailable, match="missing service is not running"),
+    ):
+        call()
+    assert time.monotonic() - started < 0.5
