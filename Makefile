@@ -11,10 +11,10 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/dev/node_modules/.bin:$(PATH)
 help:
 	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | column -t -s ':'
 
-$(BIN)/activate: requirements.txt requirements-dev.txt
+$(BIN)/activate: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $(BIN)/activate
 
 dev/node_modules/.bin/maildev: dev/package.json dev/package-lock.json
@@ -78,10 +78,15 @@ dlq: venv
 dlq-replay: venv
 	$(BIN)/python -m listener.dead_letters replay
 
+## constraints: pin every installed package (transitive ones too) into constraints.txt
+constraints: venv
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
 ## lint: ruff
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay bench
+.PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay bench constraints
 
 include make/containers.mk

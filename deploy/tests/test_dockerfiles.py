@@ -121,7 +121,8 @@ def test_base_image_is_a_pinned_slim_python_3_11(package):
 def test_dependencies_layer_depends_on_requirements_only(package):
     deps = stages(package)[0]
     install = next(i for i, step in enumerate(deps) if "pip install" in step.arguments)
-    assert arguments(deps[:install], "COPY") == ["requirements.txt /tmp/requirements.txt"]
+    assert arguments(deps[:install], "COPY") == ["requirements.txt constraints.txt /tmp/"]
+    assert "-c /tmp/constraints.txt" in deps[install].arguments
     assert "-r /tmp/requirements.txt" in deps[install].arguments
 
 
