@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from bson import ObjectId
@@ -31,6 +31,8 @@ COLLECTION = "logs"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 DEFAULT_TIMEOUT_MS = 2000
+# How far back `all()` looks in widening windows before it reads the whole collection.
+LOOKBACK_LIMIT = timedelta(days=3650)
 # Newest first; `_id` breaks ties between entries stored in the same millisecond.
 NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 
@@ -81,10 +83,27 @@ class LogStore:
         return len(result.inserted_ids)
 
     def all(self, limit: Any = DEFAULT_LIMIT) -> list[LogRecord]:
-        """The newest entries first; `limit` is clamped to 1..MAX_LIMIT."""
+        """The newest entries first; `limit` is clamped to 1..MAX_LIMIT.
+
+        SecantusDB (the local MongoDB stand-in) answers `find().sort().limit()` by sorting the
+        whole collection, seconds at 200,000 entries; a range on `created_at` does use the index.
+        So look back from now over a window that doubles from one second until it holds `limit`
+        entries, then read that window. MongoDB itself would use the index either way.
+        """
+        limit = _clamp_limit(limit)
         with _storage_errors():
-            cursor = self._collection.find().sort(NEWEST_FIRST).limit(_clamp_limit(limit))
+            window = self._window_holding(limit, _now())
+            cursor = self._collection.find(window).sort(NEWEST_FIRST).limit(limit)
             return [_record(document) for document in cursor]
+
+    def _window_holding(self, limit: int, now: datetime) -> dict[str, Any]:
+        span = timedelta(seconds=1)
+        while span < LOOKBACK_LIMIT:
+            window = {"created_at": {"$gte": now - span}}
+            if len(list(self._collection.find(window, {"_id": 1}).limit(limit))) >= limit:
+                return window
+            span *= 2
+        return {}
 
     def get(self, entry_id: Any) -> LogRecord:
         with _storage_errors():

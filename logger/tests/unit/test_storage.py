@@ -1,6 +1,6 @@
 """LogStore against the real MongoDB-protocol server, on a fresh database per test."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pymongo
 import pytest
@@ -69,6 +69,20 @@ def test_all_clamps_the_limit(store, limit, returned):
 def test_all_refuses_a_limit_that_is_not_an_integer(store, limit):
     with pytest.raises(InvalidInput, match="limit must be an integer"):
         store.all(limit)
+
+
+def test_all_finds_the_newest_entries_however_old_they_are(store, database):
+    # all() looks back in widening windows: entries from long ago must still be found, in order.
+    now = datetime.now(UTC)
+    ages = [timedelta(days=400), timedelta(days=2), timedelta(hours=3), timedelta(seconds=0)]
+    database["logs"].insert_many(
+        {"name": f"aged {age}", "data": "d", "created_at": now - age, "updated_at": now - age}
+        for age in ages
+    )
+    assert [entry["name"] for entry in store.all(3)] == [
+        f"aged {age}" for age in (timedelta(0), timedelta(hours=3), timedelta(days=2))
+    ]
+    assert len(store.all(10)) == 4
 
 
 def test_insert_many_stores_a_batch(store):
