@@ -17,7 +17,6 @@ import signal
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import grpc
@@ -67,20 +66,23 @@ def build_server(config: Mapping[str, Any], store: LogStore) -> grpc.Server:
 
 
 def main() -> None:
+    # SIGTERM and SIGINT are taken synchronously by `sigwait` below, not by a handler: a handler
+    # runs on the main thread wherever it happens to be, and calling `server.stop()` from there
+    # could deadlock on a lock that the interrupted code holds. Blocked before any thread starts
+    # (MongoClient's monitors, grpc's pollers), so every thread inherits the mask.
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+
     config = load_config(CONFIG_PATH)
     logging.config.dictConfig(config["LOGGING"])
     client = mongo_client(config)
     server = build_server(config, LogStore(client[config["MONGO_DATABASE"]]))
-
-    def shut_down(signum: int, frame: FrameType | None) -> None:
-        log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))
-        server.stop(SHUTDOWN_GRACE_SECONDS)
-
-    signal.signal(signal.SIGTERM, shut_down)
-    signal.signal(signal.SIGINT, shut_down)
     server.start()
     log.info("gRPC LogService listening on %s", config["LOGGER_GRPC_ADDRESS"])
-    server.wait_for_termination()
+
+    signum = signal.sigwait(stop_signals)
+    log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))
+    server.stop(SHUTDOWN_GRACE_SECONDS).wait()
     client.close()
     log.info("gRPC LogService stopped")
 
