@@ -35,7 +35,8 @@ from common.config import ROOT, service_config
 POSTGRES_ADMIN_URI = os.environ.get(
     "TEST_POSTGRES_ADMIN_URI", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TEST_USERS_DB = "users_test"
+# One database per test session, so that two sessions on one machine never share users.
+TEST_USERS_DB = f"users_test_{uuid.uuid4().hex[:8]}"
 MONGO_URI = os.environ.get("TEST_MONGO_URI", "mongodb://127.0.0.1:27017")
 SMTP_HOST = os.environ.get("TEST_SMTP_HOST", "127.0.0.1")
 SMTP_PORT = int(os.environ.get("TEST_SMTP_PORT", "1025"))
@@ -61,20 +62,25 @@ def config_for(rabbit_config: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     return make
 
 
-@pytest.fixture(scope="session")
-def users_db_uri() -> str:
-    """A fresh `users_test` database with the schema and seed applied by the real command."""
-    from auth.migrate import migrate
-
+def _drop_users_db() -> None:
     admin = psycopg2.connect(POSTGRES_ADMIN_URI)
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {TEST_USERS_DB} WITH (FORCE)")
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def users_db_uri() -> Iterator[str]:
+    """A fresh users database with the schema and seed applied by the real command."""
+    from auth.migrate import migrate
+
+    _drop_users_db()
     uri = POSTGRES_ADMIN_URI.replace("postgresql://", "postgresql+psycopg2://", 1)
     uri = uri.rsplit("/", 1)[0] + f"/{TEST_USERS_DB}"
     migrate(uri)
-    return uri
+    yield uri
+    _drop_users_db()
 
 
 @pytest.fixture
@@ -95,11 +101,11 @@ def mongo_client() -> Iterator[pymongo.MongoClient]:
 
 
 @pytest.fixture
-def maildev() -> Iterator[str]:
-    """maildev's HTTP API base URL, with the inbox emptied before and after the test."""
-    requests.delete(f"{MAILDEV_API}/email/all", timeout=5).raise_for_status()
-    yield MAILDEV_API
-    requests.delete(f"{MAILDEV_API}/email/all", timeout=5)
+def maildev() -> str:
+    """maildev's HTTP API base URL. The catcher is shared (by test sessions too): a test looks
+    only at mail carrying its own token, never empties the inbox."""
+    requests.get(f"{MAILDEV_API}/email", timeout=5).raise_for_status()
+    return MAILDEV_API
 
 
 @dataclass(frozen=True)
