@@ -8,7 +8,7 @@ from nameko.rpc import rpc
 
 from auth.authentication import authenticate
 from auth.dependencies import Passwords, Users
-from common.events import PatientEventDispatcher
+from common.event_dispatcher import PatientEventDispatcher
 from common.validation import Credentials, validate
 
 

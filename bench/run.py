@@ -23,7 +23,7 @@ from kombu import Connection, Producer
 
 from bench.system import RssSampler, System
 from bench.wrk import WrkResult, run_wrk
-from common.log_events import LOGS_EXCHANGE, routing_key
+from common.log_topology import LOGS_EXCHANGE, routing_key
 from logger.storage import NEWEST_FIRST
 
 DATABASE = "logs_bench"

@@ -17,7 +17,6 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-COPY deploy/__init__.py deploy/healthcheck.py deploy/
 COPY common/ common/
 COPY protos/ protos/
 COPY broker/ broker/
@@ -26,5 +25,5 @@ RUN python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "deploy.healthcheck", "http:BROKER_ADDRESS/ping", "amqp"]
+    CMD ["python", "-m", "common.healthcheck", "http:BROKER_ADDRESS/ping", "amqp"]
 CMD ["nameko", "run", "--config", "broker/config.yaml", "broker.service"]

@@ -30,7 +30,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY, PERSISTENT
 from nameko.extensions import DependencyProvider
 
 from common.errors import DownstreamError, DownstreamUnavailable
-from common.log_events import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
+from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
 
 log = logging.getLogger(__name__)
 

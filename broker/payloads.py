@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from common.errors import InvalidInput
-from common.log_events import DEFAULT_LOG_LEVEL
+from common.log_topology import DEFAULT_LOG_LEVEL
 from common.validation import LogEntry
 
 DEFAULT_LOGS_LIMIT = 20

@@ -21,9 +21,9 @@ class BrokerService:
     name = "broker"
 
     settings = Settings()
-    auth = TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")
-    logger = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
-    mailer = TimeoutRpcProxy("mailer", timeout_key="MAILER_RPC_TIMEOUT")
+    auth_rpc = TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")
+    logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
+    mailer_rpc = TimeoutRpcProxy("mailer", timeout_key="MAILER_RPC_TIMEOUT")
     log_events = LogEventPublisher()
     xmlrpc_logger = XmlRpcLogger()
     grpc_logger = GrpcLogger()
@@ -63,12 +63,12 @@ class BrokerService:
     @http("GET", "/logs")
     def logs(self, request: Request) -> Response:
         limit = logs_limit(request.args.get("limit"))
-        entries = self.logger.all(limit)
+        entries = self.logger_rpc.all(limit)
         return json_response(200, f"{len(entries)} newest log entries", data=entries)
 
     def _authenticate(self, body: dict[str, Any]) -> Response:
         credentials = validate(Credentials, body.get("auth"), "auth")
-        user = self.auth.authenticate(credentials.email, credentials.password)
+        user = self.auth_rpc.authenticate(credentials.email, credentials.password)
         return json_response(202, "Authenticated!", data=user)
 
     def _log(self, body: dict[str, Any], transport: str) -> Response:
@@ -86,5 +86,5 @@ class BrokerService:
     def _send_mail(self, body: dict[str, Any]) -> Response:
         if not self.settings.mail_enabled:
             raise Forbidden("sending mail through the broker is disabled")
-        result = self.mailer.send_mail(mail_part(body))
+        result = self.mailer_rpc.send_mail(mail_part(body))
         return json_response(202, f"Message sent to {result['to']}")

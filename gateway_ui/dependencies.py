@@ -23,7 +23,7 @@ from gateway_ui.pages import (
     static_file,
 )
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class Site:
@@ -51,7 +51,7 @@ class PageFiles(DependencyProvider):
     def setup(self) -> None:
         settings = PageSettings.from_config(self.container.config)
         self.site = Site(render_index(settings), security_headers(settings))
-        logger.info(
+        log.info(
             "test page talks to the broker at %s, mail UI at %s",
             settings.broker_url,
             settings.mail_ui_url,

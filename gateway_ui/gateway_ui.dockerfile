@@ -17,7 +17,6 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-COPY deploy/__init__.py deploy/healthcheck.py deploy/
 COPY common/ common/
 COPY gateway_ui/ gateway_ui/
 # Compiled now: at run time the code is read-only and owned by root, not by the service's user.
@@ -25,5 +24,5 @@ RUN python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8081
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "deploy.healthcheck", "http:GATEWAY_UI_ADDRESS/ping"]
+    CMD ["python", "-m", "common.healthcheck", "http:GATEWAY_UI_ADDRESS/ping"]
 CMD ["nameko", "run", "--config", "gateway_ui/config.yaml", "gateway_ui.service"]

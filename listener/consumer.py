@@ -27,7 +27,7 @@ from kombu.message import Message
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
-from listener.messages import Delivery
+from listener.deliveries import Delivery
 
 Arrival = tuple[Delivery, Message]
 _STOP = None  # queued after the last arrival when the entrypoint stops

@@ -22,8 +22,8 @@ from kombu import Connection, Producer
 from kombu.message import Message
 
 from common.config import service_config
-from common.log_events import LISTENER_QUEUE, LOGS_EXCHANGE
-from listener.messages import (
+from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE
+from listener.deliveries import (
     ATTEMPTS_HEADER,
     DEAD_LETTERED_AT_HEADER,
     REASON_HEADER,

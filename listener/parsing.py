@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from common.errors import InvalidInput
 from common.validation import LogEntry, parse_json_object, validate
-from listener.messages import Delivery
+from listener.deliveries import Delivery
 
 
 def parse_log_entry(body: bytes) -> LogEntry:

@@ -1,4 +1,4 @@
-"""The listener's queues next to `listener.logs` (common/log_events.py).
+"""The listener's queues next to `listener.logs` (common/log_topology.py).
 
 A message whose entry could not be stored waits in the retry queue for its backoff delay (a
 per-message expiration); when it expires, RabbitMQ dead-letters it back to `listener.logs` through
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from kombu import Queue
 
-from common.log_events import LISTENER_QUEUE_NAME
+from common.log_topology import LISTENER_QUEUE_NAME
 
 RETRY_QUEUE = Queue(
     f"{LISTENER_QUEUE_NAME}.retry",

@@ -19,7 +19,7 @@ from typing import Any
 from kombu import Queue
 
 from common.errors import ServiceError
-from listener.messages import (
+from listener.deliveries import (
     ATTEMPTS_HEADER,
     DEAD_LETTERED_AT_HEADER,
     REASON_HEADER,

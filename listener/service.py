@@ -9,11 +9,11 @@ fails, the whole batch is requeued.
 
 from __future__ import annotations
 
-from common.log_events import LISTENER_QUEUE
+from common.log_topology import LISTENER_QUEUE
 from common.rpc import TimeoutRpcProxy
 from listener.consumer import consume_batches
+from listener.deliveries import Delivery
 from listener.dependencies import Redelivery
-from listener.messages import Delivery
 from listener.parsing import parse_batch
 from listener.retries import failure_reason
 
@@ -21,7 +21,7 @@ from listener.retries import failure_reason
 class ListenerService:
     name = "listener"
 
-    logger = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
+    logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
     redelivery = Redelivery()
 
     @consume_batches(LISTENER_QUEUE)
@@ -32,7 +32,7 @@ class ListenerService:
         if not batch.valid:
             return
         try:
-            self.logger.write_logs(batch.entries())
+            self.logger_rpc.write_logs(batch.entries())
         except Exception as exc:  # whatever failed (logger, MongoDB), no entry is known stored
             reason = failure_reason(exc)
             for delivery, _ in batch.valid:

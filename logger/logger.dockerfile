@@ -3,7 +3,7 @@
 #   docker build -f logger/logger.dockerfile -t nameko-microservices/logger .
 # (`make build_logger` does it through docker-compose.yml.)
 # The same image serves gRPC (:50001) as its own process: `python -m logger.grpc_server`,
-# with the health check `python -m deploy.healthcheck tcp:LOGGER_GRPC_ADDRESS`.
+# with the health check `python -m common.healthcheck tcp:LOGGER_GRPC_ADDRESS`.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 # Dependencies in a virtualenv of their own, in a layer that is rebuilt only when requirements.txt
@@ -20,7 +20,6 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-COPY deploy/__init__.py deploy/healthcheck.py deploy/
 COPY common/ common/
 COPY protos/ protos/
 COPY logger/ logger/
@@ -29,5 +28,5 @@ RUN python -m compileall -q /app
 USER 10001:10001
 EXPOSE 5001 50001
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "deploy.healthcheck", "tcp:LOGGER_XMLRPC_ADDRESS", "amqp"]
+    CMD ["python", "-m", "common.healthcheck", "tcp:LOGGER_XMLRPC_ADDRESS", "amqp"]
 CMD ["nameko", "run", "--config", "logger/config.yaml", "logger.service"]

@@ -13,7 +13,7 @@ from nameko.rpc import rpc
 
 from common.errors import ServiceError
 from logger.dependencies import LogStorage
-from logger.events import event_handler
+from logger.event_handlers import event_handler
 from logger.payloads import authentication_entry, log_info_entry
 from logger.storage import DEFAULT_LIMIT, LogRecord
 from logger.xmlrpc import xmlrpc

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from mailer.dependencies import SmtpClient
-from mailer.messages import compose, validate_mail
+from mailer.mail import compose, validate_mail
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ import eventlet
 from nameko.extensions import DependencyProvider
 
 from common.errors import DownstreamError, DownstreamUnavailable, ServiceError
-from mailer.messages import parse_mailbox
+from mailer.mail import parse_mailbox
 
 log = logging.getLogger(__name__)
 

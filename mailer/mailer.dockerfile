@@ -17,12 +17,11 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-COPY deploy/__init__.py deploy/healthcheck.py deploy/
 COPY common/ common/
 COPY mailer/ mailer/
 # Compiled now: at run time the code is read-only and owned by root, not by the service's user.
 RUN python -m compileall -q /app
 USER 10001:10001
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "deploy.healthcheck", "amqp"]
+    CMD ["python", "-m", "common.healthcheck", "amqp"]
 CMD ["nameko", "run", "--config", "mailer/config.yaml", "mailer.service"]

@@ -12,7 +12,7 @@ from functools import cache
 
 import pytest
 
-from deploy.healthcheck import parse
+from common.healthcheck import parse
 from deploy.tests.project import (
     ROOT,
     VENV_BIN,
@@ -151,7 +151,7 @@ def test_health_check_runs_valid_checks_on_addresses_the_image_sets(package):
     options, command = healthcheck.split("CMD ", 1)
     assert "--interval=" in options and "--timeout=" in options
     program, module_flag, module, *checks = json.loads(command)
-    assert (program, module_flag, module) == ("python", "-m", "deploy.healthcheck")
+    assert (program, module_flag, module) == ("python", "-m", "common.healthcheck")
     for check in checks:
         kind, argument = parse(check)
         if kind != "amqp":
@@ -173,7 +173,7 @@ def test_exposes_the_ports_it_listens_on(package):
 def test_copies_every_project_package_the_service_imports(package):
     copied = set(copied_sources(package))
     assert needed_packages(package) <= copied
-    assert {"deploy/__init__.py", "deploy/healthcheck.py"} <= copied
+    assert "common" in copied  # the health check is shared runtime code
 
 
 @pytest.mark.parametrize("package", service_packages())

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from deploy.healthcheck import parse
+from common.healthcheck import parse
 from deploy.tests.project import (
     ROOT,
     config_env_vars,
@@ -141,7 +141,7 @@ def test_probes_check_something_the_container_has(where, container):
     for probe in (container["readinessProbe"], container["livenessProbe"]):
         if "httpGet" in probe or "tcpSocket" in probe:
             assert (probe.get("httpGet") or probe["tcpSocket"])["port"] in ports
-        elif probe["exec"]["command"][:3] == ["python", "-m", "deploy.healthcheck"]:
+        elif probe["exec"]["command"][:3] == ["python", "-m", "common.healthcheck"]:
             for check in probe["exec"]["command"][3:]:
                 kind, argument = parse(check)
                 if kind != "amqp":

@@ -30,9 +30,9 @@ def make_broker(**config):
 
 def test_auth_action_calls_auth_and_answers_202_with_the_user():
     broker = make_broker()
-    broker.auth.authenticate.return_value = {"id": 1, "email": "admin@example.com"}
+    broker.auth_rpc.authenticate.return_value = {"id": 1, "email": "admin@example.com"}
     response = broker.handle(post({"action": "auth", "auth": {"email": "a@b.c", "password": "p"}}))
-    broker.auth.authenticate.assert_called_once_with("a@b.c", "p")
+    broker.auth_rpc.authenticate.assert_called_once_with("a@b.c", "p")
     assert response.status_code == 202
     assert envelope(response) == {
         "error": False,
@@ -104,16 +104,16 @@ def test_bad_input_is_rejected_naming_the_field(body, message):
     broker = make_broker()
     with pytest.raises(InvalidInput, match=message):
         broker.handle(post(body))
-    broker.auth.authenticate.assert_not_called()
+    broker.auth_rpc.authenticate.assert_not_called()
     broker.log_events.publish.assert_not_called()
 
 
 def test_mail_action_answers_with_the_recipient():
     broker = make_broker()
-    broker.mailer.send_mail.return_value = {"to": "you@example.com", "message_id": "<x@y>"}
+    broker.mailer_rpc.send_mail.return_value = {"to": "you@example.com", "message_id": "<x@y>"}
     mail = {"to": "you@example.com", "subject": "s", "message": "m"}
     response = broker.handle(post({"action": "mail", "mail": mail}))
-    broker.mailer.send_mail.assert_called_once_with(mail)
+    broker.mailer_rpc.send_mail.assert_called_once_with(mail)
     assert response.status_code == 202
     assert envelope(response)["message"] == "Message sent to you@example.com"
 
@@ -122,15 +122,15 @@ def test_mail_action_can_be_switched_off():
     broker = make_broker(BROKER_MAIL_ENABLED=False)
     with pytest.raises(Forbidden):
         broker.handle(post({"action": "mail", "mail": {"to": "you@example.com"}}))
-    broker.mailer.send_mail.assert_not_called()
+    broker.mailer_rpc.send_mail.assert_not_called()
 
 
 @pytest.mark.parametrize(("query", "limit"), [("", 20), ("?limit=5", 5), ("?limit=1000", 1000)])
 def test_logs_passes_the_limit(query, limit):
     broker = make_broker()
-    broker.logger.all.return_value = [{"id": "1", "name": "n", "data": "d"}]
+    broker.logger_rpc.all.return_value = [{"id": "1", "name": "n", "data": "d"}]
     response = broker.logs(EnvironBuilder(path=f"/logs{query}").get_request())
-    broker.logger.all.assert_called_once_with(limit)
+    broker.logger_rpc.all.assert_called_once_with(limit)
     assert envelope(response)["data"] == [{"id": "1", "name": "n", "data": "d"}]
 
 

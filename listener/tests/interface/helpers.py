@@ -12,7 +12,7 @@ import eventlet
 from kombu import Connection, Producer, Queue
 from kombu.message import Message
 
-from common.log_events import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
+from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
 
 
 def publish_logs(
@@ -54,7 +54,7 @@ def queue_depth(amqp_uri: str, queue: Queue) -> int:
 
 
 def peek(amqp_uri: str, queue: Queue) -> list[Message]:
-    """Every message ready in `queue`, left in it (`listener.messages.raw_body` for bodies)."""
+    """Every message ready in `queue`, left in it (`listener.deliveries.raw_body` for bodies)."""
     messages = []
     with Connection(amqp_uri) as connection:
         channel = connection.channel()

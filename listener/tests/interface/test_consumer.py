@@ -7,7 +7,7 @@ from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_waiter
 
 from listener.consumer import consume_batches
-from listener.messages import Delivery
+from listener.deliveries import Delivery
 
 from .helpers import publish_log, publish_logs, queue_depth, wait_until
 

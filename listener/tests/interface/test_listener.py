@@ -13,9 +13,9 @@ import pymongo
 import pytest
 
 from common.config import ROOT
-from common.log_events import LISTENER_QUEUE
+from common.log_topology import LISTENER_QUEUE
 from conftest import free_port
-from listener.messages import ATTEMPTS_HEADER, REASON_HEADER, ROUTING_KEY_HEADER, raw_body
+from listener.deliveries import ATTEMPTS_HEADER, REASON_HEADER, ROUTING_KEY_HEADER, raw_body
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.service import ListenerService
 from logger.service import LoggerService

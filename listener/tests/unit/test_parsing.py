@@ -6,7 +6,7 @@ import pytest
 
 from common.errors import InvalidInput
 from common.validation import LogEntry
-from listener.messages import Delivery
+from listener.deliveries import Delivery
 from listener.parsing import parse_batch, parse_log_entry
 
 

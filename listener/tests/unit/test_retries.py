@@ -5,7 +5,7 @@ from unittest.mock import ANY, Mock
 import pytest
 
 from common.errors import DownstreamUnavailable
-from listener.messages import (
+from listener.deliveries import (
     ATTEMPTS_HEADER,
     DEAD_LETTERED_AT_HEADER,
     REASON_HEADER,

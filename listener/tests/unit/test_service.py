@@ -7,7 +7,7 @@ from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
 from common.errors import DownstreamUnavailable
-from listener.messages import Delivery
+from listener.deliveries import Delivery
 from listener.service import ListenerService
 
 
@@ -22,7 +22,7 @@ def valid(number: int) -> Delivery:
 def test_a_batch_of_valid_entries_is_stored_with_one_logger_write_and_nothing_is_republished():
     service = worker_factory(ListenerService)
     service.handle_logs([valid(1), valid(2), valid(3)])
-    service.logger.write_logs.assert_called_once_with(
+    service.logger_rpc.write_logs.assert_called_once_with(
         [{"name": "event", "data": f"payload {number}"} for number in (1, 2, 3)]
     )
     service.redelivery.retry.assert_not_called()
@@ -43,7 +43,7 @@ def test_an_invalid_body_goes_straight_to_the_dead_letters(body, reason):
     poison = delivery(body)
     service.handle_logs([poison])
     service.redelivery.dead_letter.assert_called_once_with(poison, reason)
-    service.logger.write_logs.assert_not_called()
+    service.logger_rpc.write_logs.assert_not_called()
     service.redelivery.retry.assert_not_called()
 
 
@@ -54,7 +54,7 @@ def test_invalid_bodies_are_dead_lettered_and_the_valid_ones_stored_together():
     service.redelivery.dead_letter.assert_called_once_with(
         poison, "invalid log entry: malformed JSON body"
     )
-    service.logger.write_logs.assert_called_once_with(
+    service.logger_rpc.write_logs.assert_called_once_with(
         [{"name": "event", "data": "payload 1"}, {"name": "event", "data": "payload 3"}]
     )
     service.redelivery.retry.assert_not_called()
@@ -72,7 +72,7 @@ def test_invalid_bodies_are_dead_lettered_and_the_valid_ones_stored_together():
 )
 def test_every_entry_of_a_failed_write_is_retried_with_the_reason(error, reason):
     service = worker_factory(ListenerService)
-    service.logger.write_logs.side_effect = error
+    service.logger_rpc.write_logs.side_effect = error
     poison = delivery(b"[]", 2)
     service.handle_logs([valid(1), poison, valid(3)])
     assert service.redelivery.retry.call_args_list == [
@@ -87,7 +87,8 @@ def test_every_entry_of_a_failed_write_is_retried_with_the_reason(error, reason)
 @pytest.mark.parametrize("failing", ["retry", "dead_letter"])
 def test_a_failed_redelivery_is_raised_so_that_the_batch_is_requeued(failing):
     service = worker_factory(ListenerService)
-    service.logger.write_logs.side_effect = DownstreamUnavailable("logger service is not running")
+    unavailable = DownstreamUnavailable("logger service is not running")
+    service.logger_rpc.write_logs.side_effect = unavailable
     getattr(service.redelivery, failing).side_effect = ConnectionError("RabbitMQ unreachable")
     with pytest.raises(ConnectionError):
         service.handle_logs([valid(1), delivery(b"[]", 2)])

@@ -7,7 +7,7 @@ import pytest
 
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput
 from logger.dependencies import LogStorage
-from logger.events import StoringEventHandler
+from logger.event_handlers import StoringEventHandler
 from logger.storage import LogStore
 
 

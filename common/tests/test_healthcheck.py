@@ -1,4 +1,4 @@
-"""The containers' health check, `python -m deploy.healthcheck`, against real local sockets."""
+"""The containers' health check, `python -m common.healthcheck`, against real local sockets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from threading import Thread
 
 import pytest
 
+from common.healthcheck import amqp_port, established_remote_ports
 from conftest import free_port
-from deploy.healthcheck import amqp_port, established_remote_ports
 from deploy.tests.project import ROOT
 
 
@@ -49,7 +49,7 @@ def connected_port() -> Iterator[int]:
 
 def healthcheck(*checks: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "deploy.healthcheck", *checks],
+        [sys.executable, "-m", "common.healthcheck", *checks],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,

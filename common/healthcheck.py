@@ -1,4 +1,4 @@
-"""Container health checks: `python -m deploy.healthcheck CHECK [CHECK...]`, exit 0 when all pass.
+"""Container health checks: `python -m common.healthcheck CHECK [CHECK...]`, exit 0 when all pass.
 
 Every image's HEALTHCHECK and the Kubernetes exec probes run this, every few seconds, in every
 container: it imports only the standard library (no Nameko, ~30 ms to start) and talks to nothing
@@ -100,7 +100,7 @@ def parse(check: str) -> tuple[str, str]:
     """`http:VAR/PATH` -> ("http", "VAR/PATH"); `amqp` -> ("amqp", ""). Unhealthy if malformed."""
     kind, _, argument = check.partition(":")
     if kind not in ("amqp", "http", "tcp") or (kind == "amqp") == bool(argument):
-        raise Unhealthy(f"unknown check {check!r} (see `python -m deploy.healthcheck --help`)")
+        raise Unhealthy(f"unknown check {check!r} (see `python -m common.healthcheck --help`)")
     return kind, argument
 
 

@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from common.errors import InvalidInput, PayloadTooLarge
-from mailer.messages import MAX_MESSAGE_BYTES, compose, validate_mail
+from mailer.mail import MAX_MESSAGE_BYTES, compose, validate_mail
 
 DEFAULT_SENDER = Address("John Smith", addr_spec="john.smith@example.com")
 VALID = {"to": "jane@example.com", "subject": "Hello", "message": "Hi Jane"}

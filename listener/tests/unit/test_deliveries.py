@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from listener.messages import (
+from listener.deliveries import (
     ATTEMPTS_HEADER,
     DEAD_LETTERED_AT_HEADER,
     REASON_HEADER,
