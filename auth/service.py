@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from auth.authentication import authenticate
 from auth.dependencies import Passwords, Users
 from common.event_dispatcher import PatientEventDispatcher
+from common.rpc import rpc
 from common.validation import Credentials, validate
 
 

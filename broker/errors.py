@@ -13,6 +13,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.exceptions import HTTPException
 
 from common.errors import ServiceError
+from common.queue_consumer import AMQP_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,11 @@ def status_and_message(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, ServiceError):
         return exc.status, exc.message
     if isinstance(exc, UnknownService):
-        return 504, f"{exc.args[0] if exc.args else 'a'} service is not running"
+        return 503, f"{exc.args[0] if exc.args else 'a'} service is not running"
+    if isinstance(exc, AMQP_ERRORS):
+        # RabbitMQ went away under a call that does not translate it (it answers again soon).
+        log.warning("RabbitMQ unavailable: %s", exc)
+        return 503, "RabbitMQ is unavailable"
     if isinstance(exc, HTTPException):
         return exc.code or 500, (exc.description or exc.name).rstrip(".")
     if isinstance(exc, RemoteError):

@@ -29,7 +29,8 @@ from kombu.pools import ProducerPool
 from nameko.constants import AMQP_URI_CONFIG_KEY, PERSISTENT
 from nameko.extensions import DependencyProvider
 
-from common.errors import DownstreamError, DownstreamUnavailable
+from common import queues
+from common.errors import DownstreamError, ServiceUnavailable
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class LogEvents:
     def declare(self) -> None:
         with self._producers.acquire(block=True) as producer:
             LOGS_EXCHANGE(producer.channel).declare()
-            LISTENER_QUEUE(producer.channel).declare()
+            queues.declare(LISTENER_QUEUE, producer.connection)
         self._declared = True
 
     def publish(self, name: str, data: str, level: str) -> str:
@@ -68,9 +69,9 @@ class LogEvents:
         except ChannelError as exc:
             if "NO_ROUTE" in str(exc):
                 raise DownstreamError("the log event could not be routed to any queue") from None
-            raise DownstreamUnavailable("RabbitMQ refused the log event") from None
+            raise ServiceUnavailable("RabbitMQ refused the log event") from None
         except (OperationalError, OSError):
-            raise DownstreamUnavailable("RabbitMQ is unavailable") from None
+            raise ServiceUnavailable("RabbitMQ is unavailable") from None
         return message_id
 
     def close(self) -> None:

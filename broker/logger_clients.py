@@ -3,8 +3,9 @@
 
 Both keep their connections open across requests (the Go original dialled one per request), bound
 every call with a timeout, and turn failures into `common.errors`: the logger refusing the input
-is `InvalidInput` (400), a logger that is down or too slow is `DownstreamUnavailable` (504), any
-other failure `DownstreamError` (502), with messages that never carry transport internals.
+is `InvalidInput` (400), a logger that is not there is `ServiceUnavailable` (503), one that is too
+slow `DownstreamUnavailable` (504), any other failure `DownstreamError` (502), with messages that
+never carry transport internals.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from grpc import _channel
 from grpc._cython import cygrpc
 from nameko.extensions import DependencyProvider
 
-from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput, ServiceError
+from common.errors import (
+    DownstreamError,
+    DownstreamUnavailable,
+    InvalidInput,
+    ServiceError,
+    ServiceUnavailable,
+)
 from protos import logs_pb2, logs_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -58,7 +65,7 @@ class XmlRpcLogClient:
                 f"the logger did not answer within {self._timeout:g} s"
             ) from None
         except (OSError, http.client.HTTPException):
-            raise DownstreamUnavailable("the logger's XML-RPC server is unreachable") from None
+            raise ServiceUnavailable("the logger's XML-RPC server is unreachable") from None
         except XmlRpcError as exc:
             log.error("XML-RPC call to the logger failed: %s", exc)
             raise DownstreamError("the logger's XML-RPC server failed") from None
@@ -68,7 +75,9 @@ def _error_for_fault(fault: Fault) -> ServiceError:
     # The logger's faults carry an HTTP-like status as faultCode and a client-safe faultString.
     if fault.faultCode == 400:
         return InvalidInput(fault.faultString)
-    if fault.faultCode in (503, 504):
+    if fault.faultCode == 503:
+        return ServiceUnavailable(fault.faultString)
+    if fault.faultCode == 504:
         return DownstreamUnavailable(fault.faultString)
     return DownstreamError(f"the logger failed: {fault.faultString}")
 
@@ -137,7 +146,7 @@ class GrpcLogClient:
             return DownstreamUnavailable(f"the logger did not answer within {self._timeout:g} s")
         if code == grpc.StatusCode.UNAVAILABLE:
             # The details of a connection failure name addresses: not for clients.
-            return DownstreamUnavailable("the logger's gRPC server is unavailable")
+            return ServiceUnavailable("the logger's gRPC server is unavailable")
         log.error("gRPC call to the logger failed: %s %s", code, details)
         return DownstreamError("the logger's gRPC server failed")
 

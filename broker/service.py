@@ -13,7 +13,7 @@ from broker.payloads import LogRequest, logs_limit, mail_part
 from broker.settings import Settings
 from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
-from common.rpc import TimeoutRpcProxy
+from common.rpc_proxy import TimeoutRpcProxy
 from common.validation import Credentials, validate
 
 

@@ -59,7 +59,15 @@ class DownstreamError(ServiceError):
 
 
 @deserialize_to_instance
+class ServiceUnavailable(ServiceError):
+    """Nobody is there to take the work right now: the service has no running instance, or
+    RabbitMQ cannot be reached. Known at once, without waiting for a deadline."""
+
+    status = 503
+
+
+@deserialize_to_instance
 class DownstreamUnavailable(ServiceError):
-    """A service or the system behind it did not answer in time, or is not running."""
+    """A service or the system behind it did not answer in time, or cannot be reached."""
 
     status = 504

@@ -7,7 +7,9 @@ has ever run still has a queue to wait in.
 
 from __future__ import annotations
 
-from kombu import Exchange, Queue, binding
+from kombu import Exchange, binding
+
+from common.queues import quorum_queue
 
 LOG_LEVELS = ("INFO", "WARNING", "ERROR")
 DEFAULT_LOG_LEVEL = "INFO"
@@ -20,8 +22,7 @@ def routing_key(level: str) -> str:
     return f"log.{level}"
 
 
-LISTENER_QUEUE = Queue(
+LISTENER_QUEUE = quorum_queue(
     LISTENER_QUEUE_NAME,
     bindings=[binding(LOGS_EXCHANGE, routing_key=routing_key(level)) for level in LOG_LEVELS],
-    durable=True,
 )

@@ -1,87 +1,92 @@
-"""An RPC proxy whose calls give up after a deadline.
+"""`@rpc`: Nameko's RPC entrypoint, made to survive RabbitMQ going away under it.
 
-Nameko 2's `RpcProxy` waits for a reply forever. A caller that answers people (the broker) must
-bound that wait: `TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")` reads the number of
-seconds from the container config, raises `DownstreamUnavailable` when no reply came in time or
-when no instance of the target service exists, and publishes each request with the same expiry so
-a request nobody picked up in time is dropped by RabbitMQ instead of running late.
+Use it instead of `nameko.rpc.rpc`; calls and callers are unchanged. What differs:
+
+- The service's queue (`rpc-<service>`) is a quorum queue (common/queues.py), consumed through
+  `RobustQueueConsumer` (common/queue_consumer.py).
+- Nameko kills the whole service when the reply to a call cannot be published (RabbitMQ
+  restarting at that moment): the reply publish raises inside the worker, and an exception there
+  is treated as a bug. Here a reply that cannot be sent within about a second is given up: the
+  call's work is done, the caller's deadline answers it (504), and the request is acknowledged so
+  that it is not run a second time. The service keeps running and consumes again as soon as
+  RabbitMQ is back.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-import eventlet
-from nameko.exceptions import UnknownService
-from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+from kombu.message import Message
+from nameko import rpc as nameko_rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    LOGIN_METHOD_CONFIG_KEY,
+)
 
-from common.errors import DownstreamUnavailable
+from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
+from common.queues import as_quorum
 
-DEFAULT_TIMEOUT = 5.0
+log = logging.getLogger(__name__)
 
-
-class TimeoutMethodProxy(MethodProxy):
-    def __init__(self, *args: Any, timeout: float, **options: Any) -> None:
-        self.timeout = timeout
-        super().__init__(*args, **options)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        target = f"{self.service_name}.{self.method_name}"
-        try:
-            reply = self._call(*args, **kwargs)
-        except UnknownService:
-            raise DownstreamUnavailable(f"{self.service_name} service is not running") from None
-        try:
-            with eventlet.Timeout(self.timeout):
-                return reply.result()
-        except eventlet.Timeout:
-            self._forget(reply)
-            raise DownstreamUnavailable(
-                f"{target} did not answer within {self.timeout:g} s"
-            ) from None
-
-    def _forget(self, reply: Any) -> None:
-        # The reply listener keeps one event per pending call; drop ours so that abandoned calls
-        # do not accumulate (a late reply is then discarded as "unknown correlation id").
-        events = self.reply_listener._reply_events
-        for correlation_id, event in list(events.items()):
-            if event is reply.reply_event:
-                del events[correlation_id]
-                break
+# A publish (reply, event, request) gives up after about a second instead of Nameko's default of
+# several attempts seconds apart: nothing that answers people may hang on RabbitMQ.
+SHORT_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0.1,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
 
 
-class TimeoutServiceProxy(ServiceProxy):
-    def __init__(self, *args: Any, timeout: float, **options: Any) -> None:
-        self.timeout = timeout
-        super().__init__(*args, **options)
+class QuickPublisher(Publisher):
+    """Nameko's Publisher, giving up after about a second when RabbitMQ is unreachable."""
 
-    def __getattr__(self, name: str) -> TimeoutMethodProxy:
-        return TimeoutMethodProxy(
-            self.worker_ctx,
-            self.service_name,
-            name,
-            self.reply_listener,
-            timeout=self.timeout,
-            **self.options,
-        )
+    retry_policy = SHORT_RETRY_POLICY
+
+    @property
+    def transport_options(self) -> dict[str, Any]:
+        # A fresh dict per publish: Nameko's Publisher writes `confirm_publish` into it.
+        return dict(SHORT_RETRY_POLICY)
 
 
-class TimeoutRpcProxy(RpcProxy):
-    def __init__(self, target_service: str, timeout_key: str, **options: Any) -> None:
-        super().__init__(target_service, **options)
-        self.timeout_key = timeout_key
-        self.timeout = DEFAULT_TIMEOUT
+class QuickResponder(nameko_rpc.Responder):
+    publisher_cls = QuickPublisher
+
+
+class RpcConsumer(nameko_rpc.RpcConsumer):
+    queue_consumer = RobustQueueConsumer()
 
     def setup(self) -> None:
         super().setup()
-        self.timeout = float(self.container.config.get(self.timeout_key, DEFAULT_TIMEOUT))
+        self.queue = as_quorum(self.queue)
 
-    def get_dependency(self, worker_ctx: Any) -> TimeoutServiceProxy:
-        return TimeoutServiceProxy(
-            worker_ctx,
-            self.target_service,
-            self.rpc_reply_listener,
-            timeout=self.timeout,
-            expiration=self.timeout,
-            **self.options,
+    def handle_result(self, message: Message, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        config = self.container.config
+        responder = QuickResponder(
+            config[AMQP_URI_CONFIG_KEY],
+            nameko_rpc.get_rpc_exchange(config),
+            None,
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except AMQP_ERRORS as exc:
+            log.warning(
+                "reply to %s lost, RabbitMQ unavailable (%s): the caller's deadline answers it",
+                message.delivery_info.get("routing_key"),
+                exc,
+            )
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class Rpc(nameko_rpc.Rpc):
+    rpc_consumer = RpcConsumer()
+
+
+rpc = Rpc.decorator

@@ -25,8 +25,9 @@ from eventlet.queue import Empty, LightQueue
 from kombu import Queue
 from kombu.message import Message
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 
+from common.queue_consumer import RobustQueueConsumer
 from listener.deliveries import Delivery
 
 Arrival = tuple[Delivery, Message]
@@ -54,7 +55,7 @@ class BatchLimits:
         )
 
 
-class BatchQueueConsumer(QueueConsumer):
+class BatchQueueConsumer(RobustQueueConsumer):
     """Nameko's QueueConsumer, except that kombu does not decode the messages, that each one goes
     to its entrypoint in this thread (which only queues it: no thread per message), and that the
     prefetch leaves room for `max_workers` full batches."""

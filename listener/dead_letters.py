@@ -21,6 +21,7 @@ from typing import Any
 from kombu import Connection, Producer
 from kombu.message import Message
 
+from common import queues
 from common.config import service_config
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE
 from listener.deliveries import (
@@ -41,8 +42,9 @@ def dead_letter_channel() -> Iterator[Any]:
     """A channel in confirm mode. Messages fetched but not acked go back when it closes."""
     uri = service_config("listener")["AMQP_URI"]
     with Connection(uri, transport_options={"confirm_publish": True}) as connection:
+        queues.declare(DEAD_LETTER_QUEUE, connection)
+        queues.declare(LISTENER_QUEUE, connection)
         channel = connection.channel()
-        DEAD_LETTER_QUEUE(channel).declare()
         try:
             yield channel
         finally:
@@ -110,7 +112,6 @@ def replay(limit: int | None) -> int:
                     content_encoding=message.content_encoding or "binary",
                     delivery_mode="persistent",
                     mandatory=True,
-                    declare=[LISTENER_QUEUE],
                 )
             except Exception as exc:  # keep it dead-lettered, say why, go on with the rest
                 kept += 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.amqp.publish import Publisher
+from kombu import Connection
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
+from common import queues
+from common.rpc import QuickPublisher
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.retries import Redeliverer, RetryPolicy
 
@@ -16,20 +18,33 @@ class Redelivery(DependencyProvider):
     """Republishes messages to the retry or dead-letter queue, waiting for RabbitMQ's confirm.
 
     Config: `RETRY_MAX_ATTEMPTS`, `RETRY_BACKOFF_BASE` and `RETRY_BACKOFF_MAX` (seconds).
+
+    The two queues are declared before the first republish (through `common.queues`, which
+    copes with classic queues left by earlier versions), not at start: RabbitMQ may not be
+    there yet when the service starts.
     """
 
     def setup(self) -> None:
         config = self.container.config
+        self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.policy = RetryPolicy.from_config(config)
-        self.publisher = Publisher(
-            config[AMQP_URI_CONFIG_KEY],
+        self.publisher = QuickPublisher(
+            self.amqp_uri,
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
             use_confirms=True,
             # Unroutable would mean a queue is missing: fail (and requeue) instead of dropping.
             mandatory=True,
-            declare=[RETRY_QUEUE, DEAD_LETTER_QUEUE],
         )
+        self.declared = False
+
+    def publish(self, body: Any, **options: Any) -> None:
+        if not self.declared:
+            with Connection(self.amqp_uri) as connection:
+                for queue in (RETRY_QUEUE, DEAD_LETTER_QUEUE):
+                    queues.declare(queue, connection)
+            self.declared = True
+        self.publisher.publish(body, **options)
 
     def get_dependency(self, worker_ctx: Any) -> Redeliverer:
-        return Redeliverer(self.publisher.publish, self.policy)
+        return Redeliverer(self.publish, self.policy)

@@ -12,16 +12,14 @@ where it stays until someone looks at it (`python -m listener.dead_letters`).
 
 from __future__ import annotations
 
-from kombu import Queue
-
 from common.log_topology import LISTENER_QUEUE_NAME
+from common.queues import quorum_queue
 
-RETRY_QUEUE = Queue(
+RETRY_QUEUE = quorum_queue(
     f"{LISTENER_QUEUE_NAME}.retry",
-    durable=True,
     queue_arguments={
         "x-dead-letter-exchange": "",
         "x-dead-letter-routing-key": LISTENER_QUEUE_NAME,
     },
 )
-DEAD_LETTER_QUEUE = Queue(f"{LISTENER_QUEUE_NAME}.dead", durable=True)
+DEAD_LETTER_QUEUE = quorum_queue(f"{LISTENER_QUEUE_NAME}.dead")

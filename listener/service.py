@@ -10,7 +10,7 @@ fails, the whole batch is requeued.
 from __future__ import annotations
 
 from common.log_topology import LISTENER_QUEUE
-from common.rpc import TimeoutRpcProxy
+from common.rpc_proxy import TimeoutRpcProxy
 from listener.consumer import consume_batches
 from listener.deliveries import Delivery
 from listener.dependencies import Redelivery

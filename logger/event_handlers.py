@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.events import EventHandler
-
 from common.errors import DownstreamUnavailable
+from common.event_handlers import EventHandler
 
 
 class StoringEventHandler(EventHandler):

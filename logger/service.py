@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from common.errors import ServiceError
+from common.rpc import rpc
 from logger.dependencies import LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_entry, log_info_entry

@@ -13,11 +13,12 @@ import logging
 from typing import Any
 
 import eventlet
-from nameko.events import SERVICE_POOL, event_handler
-from nameko.rpc import rpc
+from nameko.events import SERVICE_POOL
 from tenacity import RetryCallState, retry, retry_if_exception_type, wait_exponential
 
 from common.errors import DownstreamUnavailable, ServiceError
+from common.event_handlers import event_handler
+from common.rpc import rpc
 from mailer.delivery import deliver
 from mailer.dependencies import Smtp
 

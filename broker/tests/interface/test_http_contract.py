@@ -18,7 +18,7 @@ ADMIN = {"email": "admin@example.com", "password": "verysecret"}
 @pytest.fixture
 def broker_config(config_for):
     port = free_port()
-    return config_for("broker", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", AUTH_RPC_TIMEOUT=1)
+    return config_for("broker", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
 
 
 @pytest.fixture
@@ -151,14 +151,17 @@ def test_cors_headers_on_answers_to_allowed_origins_only(system):
     assert "Access-Control-Allow-Origin" not in refused.headers
 
 
-def test_auth_never_started_is_504(runner_factory, broker_config, broker_url):
+def test_auth_never_started_is_503_at_once(runner_factory, broker_config, broker_url):
     runner_factory(broker_config, BrokerService).start()
+    started = time.monotonic()
     response = requests.post(broker_url + "/handle", json={"action": "auth", "auth": ADMIN})
-    assert_envelope(response, 504, "auth service is not running", True)
+    assert_envelope(response, 503, "auth service is not running", True)
+    assert time.monotonic() - started < 1.0  # well before the 1 s deadline would have ended
 
 
-def test_auth_stopped_is_504_after_the_timeout(runner_factory, broker_config, broker_url):
-    # A stopped auth service leaves its durable queue behind: requests are routed, never answered.
+def test_auth_stopped_is_503_at_once(runner_factory, broker_config, broker_url):
+    # A stopped auth service leaves its durable queue behind, with no consumer: nobody would
+    # answer, so the broker does not wait for its deadline.
     with Connection(broker_config["AMQP_URI"]) as connection:
         Queue("rpc-auth", Exchange("nameko-rpc", type="topic"), routing_key="auth.*")(
             connection
@@ -168,6 +171,26 @@ def test_auth_stopped_is_504_after_the_timeout(runner_factory, broker_config, br
     started = time.monotonic()
     response = requests.post(broker_url + "/handle", json={"action": "auth", "auth": ADMIN})
     elapsed = time.monotonic() - started
+
+    assert_envelope(response, 503, "auth service is not running", True)
+    assert elapsed < 1.0
+
+
+def test_auth_present_but_silent_is_504_after_its_deadline(
+    runner_factory, broker_config, broker_url
+):
+    # Someone consumes rpc-auth but never answers (a hung instance): the deadline applies.
+    broker_config["AUTH_RPC_TIMEOUT"] = 1
+    with Connection(broker_config["AMQP_URI"]) as connection:
+        queue = Queue("rpc-auth", Exchange("nameko-rpc", type="topic"), routing_key="auth.*")
+        hung = connection.Consumer(queue, callbacks=[lambda body, message: None])
+        hung.consume()
+        runner_factory(broker_config, BrokerService).start()
+
+        started = time.monotonic()
+        response = requests.post(broker_url + "/handle", json={"action": "auth", "auth": ADMIN})
+        elapsed = time.monotonic() - started
+        hung.cancel()
 
     assert_envelope(response, 504, "did not answer within 1 s", True)
     assert 1.0 <= elapsed < 1.0 + 2.0

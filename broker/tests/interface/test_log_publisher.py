@@ -8,8 +8,8 @@ from kombu import Connection
 from nameko.testing.services import dummy, entrypoint_hook
 
 from broker.log_publisher import LogEventPublisher
-from common.errors import DownstreamUnavailable
-from common.log_topology import LISTENER_QUEUE_NAME
+from common.errors import ServiceUnavailable
+from common.log_topology import LISTENER_QUEUE
 from conftest import free_port
 
 
@@ -24,7 +24,7 @@ class Publishing:
 
 def queued_messages(amqp_uri):
     with Connection(amqp_uri) as connection:
-        queue = connection.SimpleQueue(LISTENER_QUEUE_NAME)
+        queue = connection.SimpleQueue(LISTENER_QUEUE)
         messages = []
         while queue.qsize():
             message = queue.get(timeout=1)
@@ -54,7 +54,7 @@ def test_a_deleted_queue_is_declared_again(container_factory, rabbit_config):
     with entrypoint_hook(container, "publish") as publish:
         publish("first", "d", "INFO")
     with Connection(rabbit_config["AMQP_URI"]) as connection:
-        connection.default_channel.queue_delete(LISTENER_QUEUE_NAME)
+        connection.default_channel.queue_delete(LISTENER_QUEUE.name)
     with entrypoint_hook(container, "publish") as publish:
         publish("second", "d", "INFO")
     assert [json.loads(m.body)["name"] for m in queued_messages(rabbit_config["AMQP_URI"])] == [
@@ -67,6 +67,6 @@ def test_rabbitmq_unreachable_fails_fast(container_factory):
     container = container_factory(Publishing, config)
     container.start()
     started = time.monotonic()
-    with entrypoint_hook(container, "publish") as publish, pytest.raises(DownstreamUnavailable):
+    with entrypoint_hook(container, "publish") as publish, pytest.raises(ServiceUnavailable):
         publish("n", "d", "INFO")
     assert time.monotonic() - started < 5

@@ -15,7 +15,7 @@ from nameko.testing.services import dummy, entrypoint_hook
 from nameko.testing.utils import get_extension
 
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
-from common.errors import DownstreamUnavailable, InvalidInput
+from common.errors import DownstreamUnavailable, InvalidInput, ServiceUnavailable
 from conftest import free_port
 from logger.service import LoggerService
 from logger.tests.grpc_process import grpc_server_process
@@ -139,7 +139,7 @@ def test_xmlrpc_calls_reuse_kept_alive_connections(start_clients, xmlrpc_url, lo
     ("target", "error", "message"),
     [
         ("logger", InvalidInput, "payload.Name must not be empty"),
-        ("nothing", DownstreamUnavailable, "the logger's XML-RPC server is unreachable"),
+        ("nothing", ServiceUnavailable, "the logger's XML-RPC server is unreachable"),
         ("silent", DownstreamUnavailable, "the logger did not answer within 0.3 s"),
     ],
 )
@@ -201,7 +201,7 @@ def test_a_grpc_call_past_its_deadline_is_unavailable_and_never_stalls_the_hub(
     ("target", "name", "error", "message"),
     [
         ("logger", "", InvalidInput, "name must not be empty"),
-        ("nothing", "event", DownstreamUnavailable, "the logger's gRPC server is unavailable"),
+        ("nothing", "event", ServiceUnavailable, "the logger's gRPC server is unavailable"),
     ],
 )
 def test_grpc_failures(request, start_clients, target, name, error, message):

@@ -1,4 +1,6 @@
 import pytest
+from amqp.exceptions import RecoverableConnectionError
+from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -11,6 +13,7 @@ from common.errors import (
     InvalidCredentials,
     InvalidInput,
     PayloadTooLarge,
+    ServiceUnavailable,
 )
 
 POLICY = CorsPolicy.from_setting(
@@ -50,7 +53,10 @@ def test_origin_matching(origin, allowed):
         (PayloadTooLarge("too big"), 413, "too big"),
         (DownstreamError("smtp said no"), 502, "smtp said no"),
         (DownstreamUnavailable("auth did not answer"), 504, "auth did not answer"),
-        (UnknownService("auth"), 504, "auth service is not running"),
+        (ServiceUnavailable("auth service is not running"), 503, "auth service is not running"),
+        (UnknownService("auth"), 503, "auth service is not running"),
+        (OperationalError("[Errno 111] ECONNREFUSED"), 503, "RabbitMQ is unavailable"),
+        (RecoverableConnectionError("connection already closed"), 503, "RabbitMQ is unavailable"),
         (RequestEntityTooLarge(), 413, RequestEntityTooLarge.description.rstrip(".")),
         (RemoteError("KeyError", "'secret internals'"), 502, "a downstream service failed"),
         (KeyError("secret internals"), 500, INTERNAL_ERROR),

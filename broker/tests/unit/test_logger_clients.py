@@ -12,7 +12,12 @@ from eventlet.pools import Pool
 from grpc._cython import cygrpc
 
 from broker.logger_clients import GrpcLogClient, GrpcLogger, XmlRpcLogClient, XmlRpcLogger
-from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput
+from common.errors import (
+    DownstreamError,
+    DownstreamUnavailable,
+    InvalidInput,
+    ServiceUnavailable,
+)
 from protos import logs_pb2
 
 
@@ -49,7 +54,7 @@ def test_xmlrpc_log_info_sends_the_go_struct_and_returns_the_answer():
         ),
         (
             xmlrpc.client.Fault(503, "the service is shutting down"),
-            DownstreamUnavailable,
+            ServiceUnavailable,
             "the service is shutting down",
         ),
         (
@@ -59,12 +64,12 @@ def test_xmlrpc_log_info_sends_the_go_struct_and_returns_the_answer():
         ),
         (
             ConnectionRefusedError(111, "Connection refused"),
-            DownstreamUnavailable,
+            ServiceUnavailable,
             "the logger's XML-RPC server is unreachable",
         ),
         (
             http.client.RemoteDisconnected("closed"),
-            DownstreamUnavailable,
+            ServiceUnavailable,
             "the logger's XML-RPC server is unreachable",
         ),
         (TimeoutError("timed out"), DownstreamUnavailable, "the logger did not answer within 5 s"),
@@ -164,7 +169,7 @@ def test_grpc_write_log_sends_the_entry_with_the_deadline():
         (
             grpc.StatusCode.UNAVAILABLE,
             "failed to connect to ipv4:10.0.0.7:50001",
-            DownstreamUnavailable,
+            ServiceUnavailable,
             "the logger's gRPC server is unavailable",
         ),
         (

@@ -3,11 +3,10 @@
 from unittest.mock import Mock
 
 from listener.dependencies import Redelivery
-from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.retries import RetryPolicy
 
 
-def test_redelivery_publishes_with_confirms_to_declared_queues(mock_container):
+def test_redelivery_publishes_with_confirms_and_declares_its_queues_lazily(mock_container):
     mock_container.config.update(
         {
             "AMQP_URI": "pyamqp://guest:guest@localhost/test",
@@ -21,6 +20,8 @@ def test_redelivery_publishes_with_confirms_to_declared_queues(mock_container):
     publisher = provider.publisher
     assert publisher.amqp_uri == "pyamqp://guest:guest@localhost/test"
     assert (publisher.use_confirms, publisher.mandatory) == (True, True)
-    assert publisher.declare == [RETRY_QUEUE, DEAD_LETTER_QUEUE]
+    # Declared before the first republish (RabbitMQ may be down at start), not on every one.
+    assert publisher.declare == []
+    assert provider.declared is False
     redeliverer = provider.get_dependency(Mock())
     assert redeliverer.policy == RetryPolicy(max_attempts=2, backoff_base=0.1, backoff_max=0.4)

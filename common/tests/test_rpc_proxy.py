@@ -4,12 +4,12 @@ import time
 
 import eventlet
 import pytest
-from nameko.rpc import rpc
 from nameko.testing.services import dummy, entrypoint_hook
 from nameko.testing.utils import get_extension
 
-from common.errors import DownstreamUnavailable, InvalidInput
-from common.rpc import TimeoutRpcProxy
+from common.errors import DownstreamUnavailable, InvalidInput, ServiceUnavailable
+from common.rpc import rpc
+from common.rpc_proxy import ExclusiveReplyListener, TimeoutRpcProxy
 
 
 class Slow:
@@ -39,8 +39,14 @@ class Caller:
 
 
 @pytest.fixture
-def caller(container_factory, rabbit_config):
-    container_factory(Slow, rabbit_config).start()
+def slow(container_factory, rabbit_config):
+    container = container_factory(Slow, rabbit_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def caller(slow, container_factory, rabbit_config):
     container = container_factory(Caller, {**rabbit_config, "SLOW_TIMEOUT": 2.0})
     container.start()
     return container
@@ -72,7 +78,28 @@ def test_a_service_that_does_not_exist_fails_at_once(caller):
     started = time.monotonic()
     with (
         entrypoint_hook(caller, "call_missing") as call,
-        pytest.raises(DownstreamUnavailable, match="missing service is not running"),
+        pytest.raises(ServiceUnavailable, match="missing service is not running"),
     ):
         call()
-    assert time.monotonic() - started < 1.5  # well before the 2 s deadline
+    assert time.monotonic() - started < 1.0  # well before the 2 s deadline
+
+
+def test_a_stopped_service_fails_at_once_though_its_queue_remains(caller, slow):
+    slow.stop()  # its durable queue stays, with no consumer
+    started = time.monotonic()
+    with (
+        entrypoint_hook(caller, "call") as call,
+        pytest.raises(ServiceUnavailable, match="slow service is not running"),
+    ):
+        call("anyone there?")
+    assert time.monotonic() - started < 1.0
+
+
+def test_nameko_still_keeps_pending_calls_where_forget_looks_for_them():
+    # `ExclusiveReplyListener.forget` pops from Nameko's private `_reply_events`: this fails
+    # loudly if a Nameko upgrade moves it.
+    listener = ExclusiveReplyListener()
+    event = listener.get_reply_event("call-1")
+    assert listener._reply_events == {"call-1": event}
+    listener.forget("call-1")
+    assert listener._reply_events == {}
