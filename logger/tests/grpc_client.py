@@ -1,7 +1,8 @@
-"""A plain gRPC client program for the tests: `python -m logger.tests.grpc_client ADDRESS [N]`.
+"""A plain gRPC client program for the logger's tests: `python -m logger.tests.grpc_client ADDRESS
+[N]`, and `call_from_plain_process`, which runs it.
 
-Reads a JSON list of calls `{"name", "data", "timeout"?}` on stdin, makes them with the stub
-generated from protos/ (N at a time, over one channel), and writes a JSON list of outcomes
+The program reads a JSON list of calls `{"name", "data", "timeout"?}` on stdin, makes them with the
+stub generated from protos/ (N at a time, over one channel), and writes a JSON list of outcomes
 `{"code": "OK", "result": ...}` or `{"code": "INVALID_ARGUMENT", "details": ...}` on stdout.
 It runs in its own process because the tests' process is eventlet-patched.
 """
@@ -9,13 +10,34 @@ It runs in its own process because the tests' process is eventlet-patched.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import grpc
 
 from protos import logs_pb2, logs_pb2_grpc
+
+# Not common.config's ROOT: the program stays free of nameko's imports.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def call_from_plain_process(
+    address: str, calls: list[dict[str, Any]], concurrency: int = 1
+) -> list[dict[str, Any]]:
+    """Make WriteLog calls ({"name", "data", "timeout"?}) from this program; their outcomes."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "logger.tests.grpc_client", address, str(concurrency)],
+        cwd=ROOT,
+        input=json.dumps(calls),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(completed.stdout)
 
 
 def write_log(stub: logs_pb2_grpc.LogServiceStub, call: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from nameko.testing.services import dummy, entrypoint_hook
 from broker.log_publisher import LogEventPublisher
 from common.errors import DownstreamUnavailable
 from common.log_topology import LISTENER_QUEUE_NAME
-from conftest import free_port
+from testing.ports import free_port
 
 
 class Publishing:

@@ -16,9 +16,9 @@ from nameko.testing.utils import get_extension
 
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
 from common.errors import DownstreamUnavailable, InvalidInput
-from conftest import free_port
 from logger.service import LoggerService
-from logger.tests.grpc_process import grpc_server_process
+from testing.grpc_server import grpc_server_process
+from testing.ports import free_port
 
 
 class LoggerClientsService:
@@ -36,11 +36,6 @@ class LoggerClientsService:
     @dummy
     def log_via_grpc(self, name, data):
         return self.grpc_logger.write_log(name, data)
-
-
-@pytest.fixture
-def logs(mongo_client, mongo_database):
-    return mongo_client[mongo_database]["logs"]
 
 
 @pytest.fixture

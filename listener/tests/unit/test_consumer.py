@@ -1,7 +1,7 @@
 """The batching entrypoint with a mocked container: which messages go to which worker, and what is
 acked or requeued when (against real RabbitMQ: tests/interface/test_consumer.py)."""
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 from unittest.mock import Mock
 
@@ -10,6 +10,7 @@ import pytest
 from nameko.exceptions import ContainerBeingKilled
 
 from listener.consumer import BatchConsumer, BatchLimits, BatchQueueConsumer
+from testing.waiting import wait_until
 
 
 def kombu_like_message(number: int) -> Mock:
@@ -23,11 +24,8 @@ def kombu_like_message(number: int) -> Mock:
     return message
 
 
-def wait_for(condition: Callable[[], Any], what: str) -> None:
-    """Let the entrypoint's threads run until `condition` holds (a bound, not a SLA)."""
-    with eventlet.Timeout(5, AssertionError(f"timed out waiting for {what}")):
-        while not condition():
-            eventlet.sleep(0.001)
+# Lets the entrypoint's threads run until a condition holds; mocks answer at once, so poll often.
+wait_for = partial(wait_until, timeout=5, interval=0.001)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from bson import ObjectId
 
 from common.errors import DownstreamUnavailable, InvalidInput, NotFound
 from common.validation import MAX_LOG_DATA_BYTES
-from conftest import free_port
 from logger.storage import MAX_LIMIT, LogStore, mongo_client
+from testing.ports import free_port
 
 
 @pytest.fixture
