@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/dev/node_modules/.bin:$(PATH)
 help:
 	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | column -t -s ':'
 
-$(BIN)/activate: requirements.txt requirements-dev.txt constraints.txt
+$(BIN)/activate: requirements.txt requirements-dev.txt $(wildcard requirements/*.txt) constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
@@ -78,9 +78,9 @@ dlq: venv
 dlq-replay: venv
 	$(BIN)/python -m listener.dead_letters replay
 
-## constraints: pin every installed package (transitive ones too) into constraints.txt
+## constraints: pin every installed package (transitive ones and setuptools too) into constraints.txt
 constraints: venv
-	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	{ grep '^#' constraints.txt; $(BIN)/pip freeze --all --exclude-editable --exclude pip; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 ## lint: ruff
