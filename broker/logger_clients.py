@@ -22,7 +22,9 @@ from grpc import _channel
 from grpc._cython import cygrpc
 from nameko.extensions import DependencyProvider
 
+from broker.settings import BrokerSettings
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput, ServiceError
+from common.settings import settings_for
 from protos import logs_pb2, logs_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,9 @@ class XmlRpcLogger(DependencyProvider):
     """
 
     def setup(self) -> None:
-        config = self.container.config
-        self.url = config["LOGGER_XMLRPC_URL"]
-        self.timeout = float(config.get("LOGGER_XMLRPC_TIMEOUT", 5))
+        settings = settings_for(self.container, BrokerSettings)
+        self.url = settings.logger_xmlrpc_url
+        self.timeout = settings.logger_xmlrpc_timeout
         self.proxies = Pool(max_size=self.container.max_workers, create=self._new_proxy)
 
     def _new_proxy(self) -> ServerProxy:
@@ -150,10 +152,10 @@ class GrpcLogger(DependencyProvider):
     """
 
     def setup(self) -> None:
-        config = self.container.config
-        self.timeout = float(config.get("LOGGER_GRPC_TIMEOUT", 1))
+        settings = settings_for(self.container, BrokerSettings)
+        self.timeout = settings.logger_grpc_timeout
         _use_os_locks_in_grpc()
-        self.channel = grpc.insecure_channel(config["LOGGER_GRPC_TARGET"])
+        self.channel = grpc.insecure_channel(settings.logger_grpc_target)
         self.stub = logs_pb2_grpc.LogServiceStub(self.channel)
 
     def stop(self) -> None:

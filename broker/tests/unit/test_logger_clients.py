@@ -12,6 +12,7 @@ from eventlet.pools import Pool
 from grpc._cython import cygrpc
 
 from broker.logger_clients import GrpcLogClient, GrpcLogger, XmlRpcLogClient, XmlRpcLogger
+from common.config import service_config
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput
 from protos import logs_pb2
 
@@ -102,10 +103,12 @@ def test_xmlrpc_failures_map_to_service_errors(failure, error, message):
 
 
 def test_xmlrpc_logger_pools_proxies_up_to_max_workers_and_closes_them_on_stop():
-    container = Mock(
-        config={"LOGGER_XMLRPC_URL": "http://127.0.0.1:9/", "LOGGER_XMLRPC_TIMEOUT": 2},
-        max_workers=3,
-    )
+    config = {
+        **service_config("broker"),
+        "LOGGER_XMLRPC_URL": "http://127.0.0.1:9/",
+        "LOGGER_XMLRPC_TIMEOUT": 2,
+    }
+    container = Mock(config=config, max_workers=3)
     provider = XmlRpcLogger().bind(container, "xmlrpc_logger")
     provider.setup()
 
@@ -192,7 +195,12 @@ def test_grpc_status_codes_map_to_service_errors(code, details, error, message):
 
 
 def test_grpc_logger_opens_one_channel_in_setup_and_closes_it_on_stop():
-    container = Mock(config={"LOGGER_GRPC_TARGET": "127.0.0.1:9", "LOGGER_GRPC_TIMEOUT": 0.5})
+    config = {
+        **service_config("broker"),
+        "LOGGER_GRPC_TARGET": "127.0.0.1:9",
+        "LOGGER_GRPC_TIMEOUT": 0.5,
+    }
+    container = Mock(config=config)
     provider = GrpcLogger().bind(container, "grpc_logger")
     provider.setup()
 
