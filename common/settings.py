@@ -92,7 +92,7 @@ def settings_for(container: Any, model: type[Model]) -> Model:
     # Kept on the container itself, so that it lives and dies with it. Extensions hold their
     # container through a weakref.proxy, which can be neither hashed nor weakly referenced, but
     # whose attributes are the container's.
-    per_model = vars(container).setdefault("_validated_settings", {})
+    per_model = container.__dict__.setdefault("_validated_settings", {})
     if model not in per_model:
         # A mock container in a unit test may have no name: the model's then names the service.
         name = getattr(container, "service_name", None)
