@@ -19,4 +19,5 @@ class ListenerSettings(BatchLimits, RetryPolicy):
 
     # Nameko's own key, declared here for the commands that reach RabbitMQ without Nameko
     # (`python -m listener.dead_letters`).
-    amqp_uri: str = Field(min_length=1)
+    # Not repr'd, nor shown in errors: the URI may carry a password.
+    amqp_uri: str = Field(min_length=1, repr=False)

@@ -11,7 +11,8 @@ from common.settings import Count, HostAndPort, ServiceSettings
 class LoggerSettings(ServiceSettings):
     service = "logger"
 
-    mongo_uri: str = Field(min_length=1)
+    # Not repr'd, nor shown in errors: the URI may carry a password.
+    mongo_uri: str = Field(min_length=1, repr=False)
     mongo_database: str = Field(min_length=1)
     # Milliseconds to find a server or finish an operation.
     mongo_timeout_ms: Count
