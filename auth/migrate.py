@@ -29,7 +29,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, Table, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from auth.models import User
@@ -61,17 +61,19 @@ class SchemaMismatch(RuntimeError):
 def ensure_database(uri: str) -> None:
     url = make_url(uri)
     server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    exists = text("SELECT 1 FROM pg_database WHERE datname = :name")
     try:
         with server.connect() as connection:
-            exists = connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
-            )
-            if not exists:
-                log.info("creating database %s", url.database)
+            if connection.scalar(exists, {"name": url.database}):
+                return
+            log.info("creating database %s", url.database)
+            try:
                 connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    except ProgrammingError as exc:
-        if getattr(exc.orig, "pgcode", None) != "42P04":  # duplicate_database: a run beside us
-            raise
+            except DBAPIError:
+                # Another run created it between our look and our CREATE (PostgreSQL then says
+                # "already exists" or, mid-creation, a unique violation): that is what we wanted.
+                if not connection.scalar(exists, {"name": url.database}):
+                    raise
     finally:
         server.dispose()
 
