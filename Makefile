@@ -36,6 +36,11 @@ infra-down:
 migrate: venv
 	$(BIN)/python -m auth.migrate
 
+## revision: a new auth migration from the models (make revision REV=0002 MESSAGE="add refresh tokens")
+revision: migrate
+	@test -n "$(REV)" -a -n "$(MESSAGE)" || { echo 'usage: make revision REV=0002 MESSAGE="what it changes"' >&2; exit 2; }
+	$(BIN)/alembic -c auth/alembic.ini revision --autogenerate --rev-id "$(REV)" -m "$(MESSAGE)"
+
 ## run: start infrastructure and every service in the foreground (Ctrl-C stops everything)
 run: infra migrate
 	@echo "broker API      http://localhost:8080   (try: curl -s -XPOST localhost:8080/)"
@@ -87,6 +92,6 @@ constraints: venv
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay bench constraints
+.PHONY: help venv infra infra-down migrate revision run test lint chromium protos start stop dlq dlq-replay bench constraints
 
 include make/containers.mk

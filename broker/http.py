@@ -17,23 +17,22 @@ from werkzeug.wrappers import Request, Response
 
 from broker.cors import CorsPolicy
 from broker.errors import status_and_message
+from broker.settings import BrokerSettings
 from common.envelope import error_response
 from common.errors import PayloadTooLarge
+from common.settings import settings_for
 from common.validation import parse_json_object
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_ALLOWED_ORIGINS = "http://localhost:8081 http://localhost:* http://127.0.0.1:*"
-
 
 def read_json_object(request: Request) -> dict[str, Any]:
     """The body as one JSON object, read whatever the Content-Type (forms are never parsed).
 
     A body without Content-Length (chunked) is read only up to the limit plus one byte, so an
-    oversized one is refused without being held in memory.
+    oversized one is refused without being held in memory. The limit is MAX_BODY_BYTES, put on
+    the request by `BrokerWsgiApp`.
     """
-    limit = request.max_content_length or DEFAULT_MAX_BODY_BYTES
+    limit = request.max_content_length
     raw = request.input_stream.read(limit + 1)
     if len(raw) > limit:
         raise PayloadTooLarge(f"body is larger than {limit} bytes")
@@ -77,10 +76,9 @@ class BrokerWsgiApp(WsgiApp):
 
 class BrokerWebServer(WebServer):
     def get_wsgi_app(self) -> BrokerWsgiApp:
-        config = self.container.config
-        cors = CorsPolicy.from_setting(config.get("CORS_ALLOWED_ORIGINS", DEFAULT_ALLOWED_ORIGINS))
-        max_body = int(config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
-        return BrokerWsgiApp(self, cors, max_body)
+        settings = settings_for(self.container, BrokerSettings)
+        cors = CorsPolicy.from_setting(settings.cors_allowed_origins)
+        return BrokerWsgiApp(self, cors, settings.max_body_bytes)
 
 
 class JsonHttpRequestHandler(HttpRequestHandler):

@@ -16,8 +16,7 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
 
 from common.errors import DownstreamUnavailable
-
-DEFAULT_TIMEOUT = 5.0
+from common.settings import Seconds, settings_for, single_setting
 
 
 class TimeoutMethodProxy(MethodProxy):
@@ -70,11 +69,10 @@ class TimeoutRpcProxy(RpcProxy):
     def __init__(self, target_service: str, timeout_key: str, **options: Any) -> None:
         super().__init__(target_service, **options)
         self.timeout_key = timeout_key
-        self.timeout = DEFAULT_TIMEOUT
 
     def setup(self) -> None:
         super().setup()
-        self.timeout = float(self.container.config.get(self.timeout_key, DEFAULT_TIMEOUT))
+        self.timeout = settings_for(self.container, single_setting(self.timeout_key, Seconds)).value
 
     def get_dependency(self, worker_ctx: Any) -> TimeoutServiceProxy:
         return TimeoutServiceProxy(

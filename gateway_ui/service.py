@@ -9,12 +9,15 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import json_response
+from common.settings import Settings
 from gateway_ui.dependencies import PageFiles, PromptShutdown
+from gateway_ui.settings import PageSettings
 
 
 class GatewayUiService:
     name = "gateway_ui"
 
+    settings = Settings(PageSettings)
     site = PageFiles()
     prompt_shutdown = PromptShutdown()
 

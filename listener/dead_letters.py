@@ -21,7 +21,6 @@ from typing import Any
 from kombu import Connection, Producer
 from kombu.message import Message
 
-from common.config import service_config
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE
 from listener.deliveries import (
     ATTEMPTS_HEADER,
@@ -32,6 +31,7 @@ from listener.deliveries import (
     raw_body,
 )
 from listener.queues import DEAD_LETTER_QUEUE
+from listener.settings import ListenerSettings
 
 BODY_PREVIEW_CHARS = 1000
 
@@ -39,7 +39,7 @@ BODY_PREVIEW_CHARS = 1000
 @contextmanager
 def dead_letter_channel() -> Iterator[Any]:
     """A channel in confirm mode. Messages fetched but not acked go back when it closes."""
-    uri = service_config("listener")["AMQP_URI"]
+    uri = ListenerSettings.from_config_file().amqp_uri
     with Connection(uri, transport_options={"confirm_publish": True}) as connection:
         channel = connection.channel()
         DEAD_LETTER_QUEUE(channel).declare()

@@ -8,6 +8,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
+from common.settings import settings_for
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.retries import Redeliverer, RetryPolicy
 
@@ -19,8 +20,9 @@ class Redelivery(DependencyProvider):
     """
 
     def setup(self) -> None:
+        self.policy = settings_for(self.container, RetryPolicy)
+        # Nameko's own connection keys, read the way Nameko's extensions read them.
         config = self.container.config
-        self.policy = RetryPolicy.from_config(config)
         self.publisher = Publisher(
             config[AMQP_URI_CONFIG_KEY],
             ssl=config.get(AMQP_SSL_CONFIG_KEY),

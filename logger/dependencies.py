@@ -7,6 +7,8 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
+from common.settings import settings_for
+from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 
 
@@ -22,9 +24,9 @@ class LogStorage(DependencyProvider):
         self.store: LogStore | None = None
 
     def setup(self) -> None:
-        config = self.container.config
-        self.client = mongo_client(config)
-        self.store = LogStore(self.client[config["MONGO_DATABASE"]])
+        settings = settings_for(self.container, LoggerSettings)
+        self.client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
+        self.store = LogStore(self.client[settings.mongo_database])
 
     def stop(self) -> None:
         if self.client is not None:

@@ -4,7 +4,8 @@
 
 grpc's C core hangs in an eventlet-patched process, so gRPC cannot be served from the Nameko
 service: this process uses plain OS threads and is never imported by it. It reads the logger's
-`config.yaml` (LOGGER_GRPC_ADDRESS, MONGO_*) and writes through the same `LogStore`, so entries
+`config.yaml` through the same `LoggerSettings` (LOGGER_GRPC_*, MONGO_*), logs as every service
+does (`common.logs`) and writes through the same `LogStore`, so entries
 and validation are identical whichever way they came. SIGTERM or SIGINT stops it gracefully:
 no new calls are accepted and calls in progress get a few seconds to finish.
 """
@@ -12,24 +13,20 @@ no new calls are accepted and calls in progress get a few seconds to finish.
 from __future__ import annotations
 
 import logging
-import logging.config
 import signal
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
 
 import grpc
 
-from common.config import load_config
+from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
+from common.logs import configure
+from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-CONFIG_PATH = Path(__file__).with_name("config.yaml")
-DEFAULT_WORKERS = 64
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 STATUS_FOR_ERROR = {
@@ -57,11 +54,13 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
         return logs_pb2.LogResponse(result="logged!")
 
 
-def build_server(config: Mapping[str, Any], store: LogStore) -> grpc.Server:
-    workers = int(config.get("LOGGER_GRPC_WORKERS", DEFAULT_WORKERS))
-    server = grpc.server(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"))
+def build_server(settings: LoggerSettings, store: LogStore) -> grpc.Server:
+    executor = ThreadPoolExecutor(
+        max_workers=settings.logger_grpc_workers, thread_name_prefix="grpc"
+    )
+    server = grpc.server(executor)
     logs_pb2_grpc.add_LogServiceServicer_to_server(LogService(store), server)
-    server.add_insecure_port(config["LOGGER_GRPC_ADDRESS"])
+    server.add_insecure_port(settings.logger_grpc_address)
     return server
 
 
@@ -73,12 +72,13 @@ def main() -> None:
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
 
-    config = load_config(CONFIG_PATH)
-    logging.config.dictConfig(config["LOGGING"])
-    client = mongo_client(config)
-    server = build_server(config, LogStore(client[config["MONGO_DATABASE"]]))
+    config = service_config("logger")
+    configure(config)
+    settings = LoggerSettings.from_config(config)
+    client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
+    server = build_server(settings, LogStore(client[settings.mongo_database]))
     server.start()
-    log.info("gRPC LogService listening on %s", config["LOGGER_GRPC_ADDRESS"])
+    log.info("gRPC LogService listening on %s", settings.logger_grpc_address)
 
     signum = signal.sigwait(stop_signals)
     log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))

@@ -12,9 +12,11 @@ from typing import Any
 from nameko.rpc import rpc
 
 from common.errors import ServiceError
+from common.settings import Settings
 from logger.dependencies import LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_entry, log_info_entry
+from logger.settings import LoggerSettings
 from logger.storage import DEFAULT_LIMIT, LogRecord
 from logger.xmlrpc import xmlrpc
 
@@ -22,6 +24,7 @@ from logger.xmlrpc import xmlrpc
 class LoggerService:
     name = "logger"
 
+    settings = Settings(LoggerSettings)
     storage = LogStorage()
 
     @rpc(expected_exceptions=ServiceError)

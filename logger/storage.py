@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 COLLECTION = "logs"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-DEFAULT_TIMEOUT_MS = 2000
 # How far back `all()` looks in widening windows before it reads the whole collection.
 LOOKBACK_LIMIT = timedelta(days=3650)
 # Newest first; `_id` breaks ties between entries stored in the same millisecond.
@@ -47,10 +46,10 @@ class LogRecord(TypedDict):
     updated_at: str
 
 
-def mongo_client(config: Mapping[str, Any]) -> MongoClient:
-    """The process's one MongoClient (it pools connections), built from a service config."""
-    timeout_ms = int(config.get("MONGO_TIMEOUT_MS", DEFAULT_TIMEOUT_MS))
-    return MongoClient(config["MONGO_URI"], timeoutMS=timeout_ms, appname="logger")
+def mongo_client(uri: str, timeout_ms: int) -> MongoClient:
+    """The process's one MongoClient (it pools connections); `timeout_ms` bounds finding a server
+    and every operation."""
+    return MongoClient(uri, timeoutMS=timeout_ms, appname="logger")
 
 
 class LogStore:

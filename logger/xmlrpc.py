@@ -29,11 +29,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from common.errors import ServiceError
+from common.settings import settings_for
+from logger.settings import LoggerSettings
 
 log = logging.getLogger(__name__)
-
-ADDRESS_CONFIG_KEY = "LOGGER_XMLRPC_ADDRESS"
-DEFAULT_ADDRESS = "0.0.0.0:5001"
 
 
 class XmlRpcRequest(Request):
@@ -50,7 +49,7 @@ class XmlRpcServer(WebServer):
 
     @property
     def bind_addr(self) -> Any:
-        return parse_address(self.container.config.get(ADDRESS_CONFIG_KEY, DEFAULT_ADDRESS))
+        return parse_address(settings_for(self.container, LoggerSettings).logger_xmlrpc_address)
 
     def get_wsgi_app(self) -> XmlRpcApp:
         return XmlRpcApp({provider.xmlrpc_name: provider for provider in self._providers})

@@ -18,8 +18,10 @@ from nameko.rpc import rpc
 from tenacity import RetryCallState, retry, retry_if_exception_type, wait_exponential
 
 from common.errors import DownstreamUnavailable, ServiceError
+from common.settings import Settings
 from mailer.delivery import deliver
 from mailer.dependencies import Smtp
+from mailer.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ def mail_requested_by(source: str) -> Any:
 class MailerService:
     name = "mailer"
 
+    settings = Settings(SmtpSettings)
     smtp = Smtp()
 
     @rpc(expected_exceptions=ServiceError)

@@ -9,6 +9,7 @@ import eventlet
 import pytest
 from nameko.exceptions import ContainerBeingKilled
 
+from common.config import service_config
 from listener.consumer import BatchConsumer, BatchLimits, BatchQueueConsumer
 from testing.waiting import wait_until
 
@@ -164,15 +165,16 @@ def test_kill_gives_back_the_batch_being_filled_at_once_and_takes_no_more(entryp
 
 
 def test_the_prefetch_leaves_room_for_max_workers_full_batches(container):
-    container.config["BATCH_MAX_SIZE"] = 128
+    container.config.update({"BATCH_MAX_SIZE": 128, "BATCH_LINGER": 0.05})
     assert BatchQueueConsumer().bind(container).prefetch_count == 4 * 128
 
 
 def test_batch_limits_come_from_the_config_with_defaults():
-    assert BatchLimits.from_config({"BATCH_MAX_SIZE": "7", "BATCH_LINGER": "0.2"}) == BatchLimits(
+    assert BatchLimits.from_config({"BATCH_MAX_SIZE": 7, "BATCH_LINGER": 0.2}) == BatchLimits(
         max_size=7, linger=0.2
     )
-    assert BatchLimits.from_config({}) == BatchLimits()
+    defaults = BatchLimits.from_config(service_config("listener"))  # config.yaml's
+    assert defaults == BatchLimits(max_size=128, linger=0.05)
 
 
 @pytest.mark.parametrize(
@@ -184,4 +186,4 @@ def test_batch_limits_come_from_the_config_with_defaults():
 )
 def test_invalid_batch_limits_are_refused(config, message):
     with pytest.raises(ValueError, match=message):
-        BatchLimits.from_config(config)
+        BatchLimits.from_config({**service_config("listener"), **config})

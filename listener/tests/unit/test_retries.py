@@ -4,6 +4,7 @@ from unittest.mock import ANY, Mock
 
 import pytest
 
+from common.config import service_config
 from common.errors import DownstreamUnavailable
 from listener.deliveries import (
     ATTEMPTS_HEADER,
@@ -56,13 +57,14 @@ def test_backoff_doubles_up_to_the_cap_then_gives_up(failed, delay):
 
 def test_the_policy_reads_the_config_and_has_defaults():
     assert RetryPolicy.from_config(
-        {"RETRY_MAX_ATTEMPTS": 2, "RETRY_BACKOFF_BASE": "0.1", "RETRY_BACKOFF_MAX": 3}
+        {"RETRY_MAX_ATTEMPTS": 2, "RETRY_BACKOFF_BASE": 0.1, "RETRY_BACKOFF_MAX": 3}
     ) == RetryPolicy(max_attempts=2, backoff_base=0.1, backoff_max=3.0)
-    assert RetryPolicy.from_config({}) == RetryPolicy()
+    defaults = RetryPolicy.from_config(service_config("listener"))  # config.yaml's
+    assert defaults == RetryPolicy(max_attempts=10, backoff_base=1.0, backoff_max=30.0)
 
 
 def test_the_default_policy_rides_out_a_two_minute_outage():
-    policy = RetryPolicy()
+    policy = RetryPolicy.from_config(service_config("listener"))
     waits = [policy.next_delay(failed) for failed in range(1, policy.max_attempts)]
     assert sum(waits) >= 120
     assert policy.next_delay(policy.max_attempts) is None

@@ -171,9 +171,7 @@ def test_drop_deletes_everything_and_the_next_write_restores_the_index(store, da
 
 
 def test_an_unreachable_server_fails_as_unavailable():
-    client = mongo_client(
-        {"MONGO_URI": f"mongodb://127.0.0.1:{free_port()}", "MONGO_TIMEOUT_MS": 200}
-    )
+    client = mongo_client(f"mongodb://127.0.0.1:{free_port()}", timeout_ms=200)
     store = LogStore(client["logs"])
     try:
         for operation in (
