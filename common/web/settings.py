@@ -29,7 +29,9 @@ from pydantic import (
 class ServerLimits(BaseModel):
     """Times in seconds, sizes in bytes."""
 
-    model_config = ConfigDict(alias_generator=str.upper, frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=str.upper, populate_by_name=True, frozen=True, extra="forbid"
+    )
 
     # Open connections at most; past it a new one gets a 503 and is closed.
     max_connections: PositiveInt
