@@ -58,4 +58,3 @@ class PageFiles(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> Site:
         return self.site
-

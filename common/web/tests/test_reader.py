@@ -137,8 +137,7 @@ BAD = {
     ),
     "chunked body too large": (
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-        + b"32\r\n" + b"x" * 50 + b"\r\n"
-        + b"33\r\n" + b"x" * 51 + b"\r\n",
+        + b"32\r\n%s\r\n33\r\n%s\r\n" % (b"x" * 50, b"x" * 51),
         413,
         "larger than 100 bytes",
     ),
