@@ -7,8 +7,9 @@ import time
 import eventlet
 import pytest
 import requests
-from nameko.exceptions import ConfigurationError
+from nameko.exceptions import ConfigurationError, IncorrectSignature
 
+from common.web.entrypoint import http
 from common.web.server import HttpServer
 from common.web.tests.conftest import LIMITS, Gate, SampleService
 from common.web.tests.raw_http import RawClient, get, post
@@ -142,4 +143,20 @@ def test_bad_settings_stop_the_start_naming_the_key(container_factory, config, m
     container = container_factory(SampleService, {**base, **config})
 
     with pytest.raises(ConfigurationError, match=message.replace("`", ".")):
+        container.start()
+
+
+class WrongSignature:
+    name = "wrong"
+
+    @http("GET", "/items/<int:number>")
+    def item(self, request):  # no `number`
+        return "never"
+
+
+def test_a_method_that_cannot_take_its_path_variables_stops_the_start(container_factory):
+    config = {"WEB_SERVER_ADDRESS": "127.0.0.1:0", "WEB_SERVER_LIMITS": LIMITS}
+    container = container_factory(WrongSignature, config)
+
+    with pytest.raises(IncorrectSignature):
         container.start()
