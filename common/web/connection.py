@@ -13,6 +13,7 @@ the answer instead of a reset.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import socket
@@ -188,3 +189,18 @@ class Connection:
             if not data:
                 return
             left -= len(data)
+
+
+def turn_away(sock: Any, answer: bytes) -> None:
+    """Refuse a connection past the cap without a green thread: take what the client already
+    sent (so closing does not reset the connection under the answer), answer, close."""
+    try:
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError, TimeoutError):
+            sock.recv(RECEIVE_BYTES)
+        sock.sendall(answer)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        sock.close()

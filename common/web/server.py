@@ -31,18 +31,19 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import error_response
-from common.web.connection import Connection, State
+from common.web.connection import Connection, State, turn_away
 from common.web.environ import base_environ
 from common.web.observers import Observer, RequestRecord, access_log, log_access
+from common.web.process import install_signal_wakeup, raise_file_limit
 from common.web.reader import IncomingRequest
 from common.web.responses import render
 from common.web.routing import Router
 from common.web.settings import load_server_settings
-from common.web.wakeup import install_signal_wakeup
 
 log = logging.getLogger(__name__)
 
 BACKLOG = 1024
+SPARE_FILES = 256  # descriptors besides the connections: AMQP, databases, files
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 # Killed by a stop: they hold no request that reached a worker.
 _DROPPED_ON_STOP = (State.IDLE, State.READING, State.CLOSING)
@@ -79,6 +80,7 @@ class HttpServer(ProviderCollector, SharedExtension):
         if access_log.isEnabledFor(logging.INFO):
             self.observe(log_access)
         install_signal_wakeup()
+        raise_file_limit(self.limits.max_connections + SPARE_FILES)
         self._accept_thread = self.container.spawn_managed_thread(
             self._accept, identifier=f"{type(self).__name__}.accept"
         )
@@ -127,7 +129,7 @@ class HttpServer(ProviderCollector, SharedExtension):
                 eventlet.sleep(0.1)
                 continue
             if len(self.connections) >= self.limits.max_connections:
-                self._turn_away(sock)
+                turn_away(sock, self._turned_away())
                 continue
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = Connection(self, sock, peer)
@@ -135,20 +137,6 @@ class HttpServer(ProviderCollector, SharedExtension):
             connection.thread = self.container.spawn_managed_thread(
                 connection.serve, identifier="http connection"
             )
-
-    def _turn_away(self, sock: Any) -> None:
-        """503 past the cap, without a green thread: take what the client already sent (so
-        closing does not reset the connection under the answer), answer, close."""
-        try:
-            sock.setblocking(False)
-            with contextlib.suppress(BlockingIOError, TimeoutError):
-                sock.recv(64 * 1024)
-            sock.sendall(self._turned_away())
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        finally:
-            sock.close()
 
     def _turned_away(self) -> bytes:
         message = "too many open connections, try again later"

@@ -1,8 +1,8 @@
 """Scaling an HTTP service on one machine: several `nameko run` processes on the same port.
 
-Nameko's web server binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second process
-on the same address does not fail with "address in use", and the kernel spreads new connections
-among the processes. The README ("Growing past one machine") relies on this.
+The HTTP core (common/web) binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second
+process on the same address does not fail with "address in use", and the kernel spreads new
+connections among the processes. The README ("Growing past one machine") relies on this.
 """
 
 from __future__ import annotations
