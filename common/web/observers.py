@@ -20,7 +20,7 @@ access_log = logging.getLogger("common.web.access")
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
     method: str  # "" when the request was refused before its method was read
-    target: str  # path and query as received
+    path: str  # the request target as received: path and query
     status: int
     duration: float  # seconds from the request's first byte to its response sent
     request: Request | None  # None when the request was refused before its headers were whole
@@ -35,7 +35,7 @@ def log_access(record: RequestRecord) -> None:
         '%s "%s %s" %d %.1f ms',
         record.peer,
         record.method or "-",
-        record.target or "-",
+        record.path or "-",
         record.status,
         record.duration * 1000,
     )

@@ -107,7 +107,7 @@ def test_observers_see_every_request_the_refused_ones_too(sample):
     client.close()
     eventlet.sleep(0.1)
 
-    assert [(r.method, r.target, r.status) for r in records] == [
+    assert [(r.method, r.path, r.status) for r in records] == [
         ("GET", "/items/3", 200),
         ("GET", "/", 413),
     ]
