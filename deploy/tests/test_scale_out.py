@@ -62,9 +62,8 @@ def test_two_processes_share_one_port_and_both_serve(tmp_path: Path):
         assert all(process.poll() is None for process in processes)
         assert all(served), f"requests served per process: {served}"
     finally:
-        # Killed, not stopped: a Nameko process with no AMQP connection reacts to SIGTERM only
-        # when eventlet's hub next wakes up, up to a minute later (graceful stop is not the
-        # subject here).
+        # Killed, not stopped: graceful stop is not the subject here (the test page's own
+        # tests check that SIGTERM stops it at once).
         for process in processes:
             process.kill()
             process.wait()
