@@ -9,6 +9,11 @@ Every request the server refuses (`HttpError`) is answered with its status, then
 is closed after a lingering discard: half-close, then read and drop what the client is still
 sending (bounded in bytes and time), so a client that writes its whole body before reading finds
 the answer instead of a reset.
+
+Deadlines are not socket timeouts: a socket timeout is an eventlet timer made and cancelled on
+every wait, and thousands of cancelled timers a second made the hub stall now and then to sweep
+them. A connection notes the deadline of what it waits for in `deadline`; the server's reaper
+looks every `REAP_SECONDS` and throws `Deadline` into the connections whose deadline passed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import math
 import socket
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -32,15 +38,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECEIVE_BYTES = 64 * 1024
+REAP_SECONDS = 0.25  # how late a deadline may be noticed
 # A lingering discard also ends once the client has been quiet this long.
 LINGER_QUIET_SECONDS = 1.0
+
+
+class Deadline(Exception):
+    """Thrown into a connection by the reaper: what it was waiting for took too long."""
 
 
 class State(enum.Enum):
     IDLE = "idle"  # between requests: closed at once by a stop
     READING = "reading"  # part of a request received: dropped by a stop
     BUSY = "busy"  # a complete request is being answered: a stop lets it finish
-    WRITING = "writing"
+    WRITING = "writing"  # a stop lets it finish, until `stop_grace`
     CLOSING = "closing"  # answering a refused request, then lingering: dropped by a stop
 
 
@@ -57,14 +68,37 @@ class Connection:
         self._environ = {**server.base_environ, "REMOTE_ADDR": peer[0], "REMOTE_PORT": str(peer[1])}
         self._served = 0
         self._idle_since = self.accepted
+        self.deadline = math.inf  # when the wait in progress expires (see the module's doc)
+
+    def expire(self) -> None:
+        """Called by the reaper once `deadline` has passed."""
+        self.deadline = math.inf
+        if self.thread is not None and not self.thread.dead:
+            self.thread.kill(Deadline())
+
+    def _receive(self, deadline: float, size: int = RECEIVE_BYTES) -> bytes:
+        if deadline <= monotonic():
+            raise Deadline
+        self.deadline = deadline
+        try:
+            return self.sock.recv(size)
+        finally:
+            self.deadline = math.inf
+
+    def _sendall(self, data: bytes) -> None:
+        self.deadline = monotonic() + self._limits.write_timeout
+        try:
+            self.sock.sendall(data)
+        finally:
+            self.deadline = math.inf
 
     def serve(self) -> None:
         try:
             while (incoming := self._next_request()) is not None:
                 if not self._answer(incoming):
                     break
-        except OSError:
-            pass  # the client went away: nothing to tell it
+        except (OSError, Deadline):
+            pass  # the client went away or stopped reading: nothing to tell it
         except Exception:
             log.exception("HTTP connection from %s failed", self.peer)
         finally:
@@ -83,19 +117,14 @@ class Connection:
             if not reader.accepts_input:
                 return None
             current = reader.current
-            deadline = self._deadline(current)
             if current is not None:
                 self.state = State.READING
                 self._send_continue(current)
             else:
                 self.state = State.IDLE
-            timeout = deadline - monotonic()
             try:
-                if timeout <= 0:
-                    raise TimeoutError
-                self.sock.settimeout(timeout)
-                data = self.sock.recv(RECEIVE_BYTES)
-            except TimeoutError:
+                data = self._receive(self._deadline(current))
+            except Deadline:
                 if current is not None:
                     self._refuse(HttpError(408, "the request was not received in time"), current)
                 return None
@@ -116,8 +145,7 @@ class Connection:
     def _send_continue(self, current: IncomingRequest) -> None:
         if current.expect_continue and not current.continue_sent and not current.body_bytes:
             current.continue_sent = True
-            self.sock.settimeout(self._limits.write_timeout)
-            self.sock.sendall(CONTINUE)
+            self._sendall(CONTINUE)
 
     def _answer(self, incoming: IncomingRequest) -> bool:
         """Answer one complete request; whether the connection stays open for another."""
@@ -149,10 +177,9 @@ class Connection:
         response = self.server.finish_response(request, response)
         outgoing = render(response, environ, keep_alive, http10)
         try:
-            self.sock.settimeout(self._limits.write_timeout)
-            self.sock.sendall(outgoing.first)
+            self._sendall(outgoing.first)
             for chunk in outgoing.rest:
-                self.sock.sendall(chunk)
+                self._sendall(chunk)
         finally:
             if outgoing.close is not None:
                 outgoing.close()
@@ -173,18 +200,14 @@ class Connection:
         self._linger()
 
     def _linger(self) -> None:
-        sock = self.sock
-        sock.shutdown(socket.SHUT_WR)
+        self.sock.shutdown(socket.SHUT_WR)
         deadline = monotonic() + self._limits.linger_timeout
         left = self._limits.linger_bytes
         while left > 0:
-            timeout = min(deadline - monotonic(), LINGER_QUIET_SECONDS)
-            if timeout <= 0:
-                return
-            sock.settimeout(timeout)
+            quiet = monotonic() + LINGER_QUIET_SECONDS
             try:
-                data = sock.recv(min(left, RECEIVE_BYTES))
-            except TimeoutError:
+                data = self._receive(min(deadline, quiet), min(left, RECEIVE_BYTES))
+            except Deadline:
                 return
             if not data:
                 return

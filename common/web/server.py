@@ -31,7 +31,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import error_response
-from common.web.connection import Connection, State, turn_away
+from common.web.connection import REAP_SECONDS, Connection, State, turn_away
 from common.web.environ import base_environ
 from common.web.observers import Observer, RequestRecord, access_log, log_access
 from common.web.process import install_signal_wakeup, raise_file_limit
@@ -60,6 +60,7 @@ class HttpServer(ProviderCollector, SharedExtension):
         self.draining = False
         self._listener: Any = None
         self._accept_thread: Any = None
+        self._reaper: Any = None
         self._stop_deadline = 0.0
 
     def setup(self) -> None:
@@ -83,6 +84,9 @@ class HttpServer(ProviderCollector, SharedExtension):
         raise_file_limit(self.limits.max_connections + SPARE_FILES)
         self._accept_thread = self.container.spawn_managed_thread(
             self._accept, identifier=f"{type(self).__name__}.accept"
+        )
+        self._reaper = self.container.spawn_managed_thread(
+            self._reap, identifier=f"{type(self).__name__}.reap"
         )
 
     def observe(self, observer: Observer) -> None:
@@ -138,6 +142,13 @@ class HttpServer(ProviderCollector, SharedExtension):
                 connection.serve, identifier="http connection"
             )
 
+    def _reap(self) -> None:
+        while True:
+            eventlet.sleep(REAP_SECONDS)
+            now = monotonic()
+            for connection in [c for c in self.connections if c.deadline <= now]:
+                connection.expire()
+
     def _turned_away(self) -> bytes:
         message = "too many open connections, try again later"
         response = self.finish_response(None, self.server_error(503, message, None))
@@ -192,12 +203,16 @@ class HttpServer(ProviderCollector, SharedExtension):
                 with contextlib.suppress(Exception, GreenletExit):
                     connection.thread.wait()
         self._drop(list(self.connections))
+        if self._reaper is not None:
+            self._reaper.kill()
         super().stop()
 
     def kill(self) -> None:
         self.draining = True
         self._close_listener()
         self._drop(list(self.connections))
+        if self._reaper is not None:
+            self._reaper.kill()
 
     def _close_listener(self) -> None:
         if self._accept_thread is not None:
