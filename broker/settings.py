@@ -23,7 +23,6 @@ class BrokerSettings(ServiceSettings):
     broker_mail_enabled: bool
     # Exact origins or glob patterns, separated by spaces or commas (broker/cors.py).
     cors_allowed_origins: str
-    max_body_bytes: Count
     rabbit_publish_connections: Count
     logger_xmlrpc_url: str
     logger_xmlrpc_timeout: Seconds

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import eventlet
 from nameko.extensions import DependencyProvider
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
@@ -55,25 +54,3 @@ class PageFiles(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> Site:
         return self.site
-
-
-class PromptShutdown(DependencyProvider):
-    """Keeps `nameko run` answering SIGTERM at once.
-
-    `nameko run` stops the service from a green thread that its SIGTERM handler schedules, but an
-    idle eventlet hub sleeps in epoll for up to 60 s before it runs anything newly scheduled.
-    Services that talk AMQP are woken by heartbeats; this one only serves HTTP, so without a tick
-    `make stop` or `docker stop` waited up to a minute and then killed it.
-    """
-
-    TICK_SECONDS = 0.5
-
-    def start(self) -> None:
-        self.container.spawn_managed_thread(self._tick, identifier="prompt_shutdown")
-
-    def _tick(self) -> None:
-        while True:
-            eventlet.sleep(self.TICK_SECONDS)
-
-    def get_dependency(self, worker_ctx: Any) -> None:
-        return None

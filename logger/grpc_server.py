@@ -17,6 +17,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
@@ -28,6 +29,7 @@ from protos import logs_pb2, logs_pb2_grpc
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+SERVICE = "logs.LogService"  # the package and service of protos/logs.proto
 
 STATUS_FOR_ERROR = {
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
@@ -38,6 +40,15 @@ STATUS_FOR_ERROR = {
 class LogService(logs_pb2_grpc.LogServiceServicer):
     def __init__(self, store: LogStore) -> None:
         self._store = store
+
+    def write_log_bytes(self, raw: bytes, context: grpc.ServicerContext) -> logs_pb2.LogResponse:
+        """WriteLog from the request's raw bytes: grpc's own deserialisation would answer bytes
+        that are not a LogRequest with INTERNAL, as if the server had failed."""
+        try:
+            request = logs_pb2.LogRequest.FromString(raw)
+        except DecodeError:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed LogRequest")
+        return self.WriteLog(request, context)
 
     def WriteLog(  # the method name is the RPC's, from the .proto
         self, request: logs_pb2.LogRequest, context: grpc.ServicerContext
@@ -59,7 +70,15 @@ def build_server(settings: LoggerSettings, store: LogStore) -> grpc.Server:
         max_workers=settings.logger_grpc_workers, thread_name_prefix="grpc"
     )
     server = grpc.server(executor)
-    logs_pb2_grpc.add_LogServiceServicer_to_server(LogService(store), server)
+    service = LogService(store)
+    write_log = grpc.unary_unary_rpc_method_handler(
+        service.write_log_bytes,
+        request_deserializer=None,  # raw bytes: parsed by write_log_bytes
+        response_serializer=logs_pb2.LogResponse.SerializeToString,
+    )
+    handlers = {"WriteLog": write_log}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    server.add_registered_method_handlers(SERVICE, handlers)
     server.add_insecure_port(settings.logger_grpc_address)
     return server
 

@@ -66,4 +66,4 @@ def test_the_broker_access_log_level_is_its_own_setting(monkeypatch):
 
     loggers = service_config("broker")["LOGGING"]["loggers"]
 
-    assert loggers == {"nameko.web.server": {"level": "INFO"}}
+    assert loggers == {"common.web.access": {"level": "INFO"}}

@@ -185,7 +185,11 @@ def test_a_bad_value_stops_the_container_starting(container_factory):
 
 def test_nameko_run_refuses_to_start_and_says_why():
     """The real command: a clear last line on stderr and a failed exit status."""
-    environment = {**os.environ, "MAX_BODY_BYTES": "abc", "BROKER_ADDRESS": "127.0.0.1:0"}
+    environment = {
+        **os.environ,
+        "RABBIT_PUBLISH_CONNECTIONS": "abc",
+        "BROKER_ADDRESS": "127.0.0.1:0",
+    }
     command = [sys.executable, "-m", "nameko", "run", "--config", "broker/config.yaml"]
 
     result = subprocess.run(
@@ -194,4 +198,5 @@ def test_nameko_run_refuses_to_start_and_says_why():
 
     assert result.returncode != 0
     last_line = result.stderr.decode().strip().splitlines()[-1]
-    assert last_line.endswith("broker config: MAX_BODY_BYTES must be an integer, got 'abc'")
+    expected = "broker config: RABBIT_PUBLISH_CONNECTIONS must be an integer, got 'abc'"
+    assert last_line.endswith(expected)

@@ -1,8 +1,8 @@
 """Scaling an HTTP service on one machine: several `nameko run` processes on the same port.
 
-Nameko's web server binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second process
-on the same address does not fail with "address in use", and the kernel spreads new connections
-among the processes. The README ("Growing past one machine") relies on this.
+The HTTP core (common/web) binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second
+process on the same address does not fail with "address in use", and the kernel spreads new
+connections among the processes. The README ("Growing past one machine") relies on this.
 """
 
 from __future__ import annotations
@@ -50,9 +50,8 @@ def test_two_processes_share_one_port_and_both_serve(tmp_path: Path):
         assert all(process.poll() is None for process in processes)
         assert all(served), f"requests served per process: {served}"
     finally:
-        # Killed, not stopped: a Nameko process with no AMQP connection reacts to SIGTERM only
-        # when eventlet's hub next wakes up, up to a minute later (graceful stop is not the
-        # subject here).
+        # Killed, not stopped: graceful stop is not the subject here (the test page's own
+        # tests check that SIGTERM stops it at once).
         for process in processes:
             process.kill()
             process.wait()

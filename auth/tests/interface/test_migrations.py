@@ -19,7 +19,7 @@ from auth.migrate import ALEMBIC_INI, FIRST_REVISION, SEED_USER, SchemaMismatch,
 from auth.models import Base
 from auth.passwords import check_password
 from common.config import ROOT
-from conftest import POSTGRES_ADMIN_URI
+from testing.infrastructure import POSTGRES_ADMIN_URI
 
 # What `Base.metadata.create_all` made before Alembic, written out so that this test keeps
 # meaning the old schema when the models move on.

@@ -11,8 +11,8 @@ from grpc import _channel
 from grpc._cython import cygrpc
 
 from broker.logger_clients import use_os_locks_in_grpc
-from conftest import free_port
 from protos import logs_pb2, logs_pb2_grpc
+from testing.ports import free_port
 
 
 @pytest.mark.parametrize("module", [_channel, cygrpc], ids=["grpc._channel", "cygrpc"])

@@ -17,7 +17,6 @@ CONFIG = {**service_config("broker"), "LOG_TRANSPORT": "rabbit", "BROKER_MAIL_EN
 def post(body) -> object:
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
     request = EnvironBuilder(method="POST", data=data).get_request()
-    request.max_content_length = CONFIG["MAX_BODY_BYTES"]  # as the broker's server sets it
     return request
 
 

@@ -1,4 +1,4 @@
-"""`nameko run` of the test page stops promptly on SIGTERM (see PromptShutdown)."""
+"""`nameko run` of the test page stops promptly on SIGTERM (see common/web/process.py)."""
 
 import os
 import signal

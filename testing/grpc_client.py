@@ -1,8 +1,9 @@
-"""A plain gRPC client program for the logger's tests: `python -m logger.tests.grpc_client ADDRESS
+"""A plain gRPC client program for the logger's tests: `python -m testing.grpc_client ADDRESS
 [N]`, and `call_from_plain_process`, which runs it.
 
-The program reads a JSON list of calls `{"name", "data", "timeout"?}` on stdin, makes them with the
-stub generated from protos/ (N at a time, over one channel), and writes a JSON list of outcomes
+The program reads a JSON list of calls `{"name", "data", "timeout"?}` on stdin (or `{"raw": HEX}`:
+those bytes as the request, whatever they are), makes them with the stub generated from protos/
+(N at a time, over one channel), and writes a JSON list of outcomes
 `{"code": "OK", "result": ...}` or `{"code": "INVALID_ARGUMENT", "details": ...}` on stdout.
 It runs in its own process because the tests' process is eventlet-patched.
 """
@@ -21,7 +22,7 @@ import grpc
 from protos import logs_pb2, logs_pb2_grpc
 
 # Not common.config's ROOT: the program stays free of nameko's imports.
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def call_from_plain_process(
@@ -29,7 +30,7 @@ def call_from_plain_process(
 ) -> list[dict[str, Any]]:
     """Make WriteLog calls ({"name", "data", "timeout"?}) from this program; their outcomes."""
     completed = subprocess.run(
-        [sys.executable, "-m", "logger.tests.grpc_client", address, str(concurrency)],
+        [sys.executable, "-m", "testing.grpc_client", address, str(concurrency)],
         cwd=ROOT,
         input=json.dumps(calls),
         capture_output=True,
@@ -40,10 +41,19 @@ def call_from_plain_process(
     return json.loads(completed.stdout)
 
 
-def write_log(stub: logs_pb2_grpc.LogServiceStub, call: dict[str, Any]) -> dict[str, Any]:
-    request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=call["name"], data=call["data"]))
+def write_log(channel: grpc.Channel, call: dict[str, Any]) -> dict[str, Any]:
+    if "raw" in call:
+        method = channel.unary_unary(
+            "/logs.LogService/WriteLog",
+            request_serializer=None,
+            response_deserializer=logs_pb2.LogResponse.FromString,
+        )
+        request: Any = bytes.fromhex(call["raw"])
+    else:
+        method = logs_pb2_grpc.LogServiceStub(channel).WriteLog
+        request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=call["name"], data=call["data"]))
     try:
-        response = stub.WriteLog(request, timeout=call.get("timeout", 5))
+        response = method(request, timeout=call.get("timeout", 5))
     except grpc.RpcError as exc:
         return {"code": exc.code().name, "details": exc.details()}
     return {"code": "OK", "result": response.result}
@@ -53,8 +63,7 @@ def main() -> None:
     address, concurrency = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1
     calls = json.load(sys.stdin)
     with grpc.insecure_channel(address) as channel, ThreadPoolExecutor(concurrency) as pool:
-        stub = logs_pb2_grpc.LogServiceStub(channel)
-        outcomes = list(pool.map(lambda call: write_log(stub, call), calls))
+        outcomes = list(pool.map(lambda call: write_log(channel, call), calls))
     json.dump(outcomes, sys.stdout)
 
 
