@@ -11,7 +11,8 @@ from logger.storage import LogStore, mongo_client
 
 
 class LogStorage(DependencyProvider):
-    """Injects a `LogStore` over `MONGO_DATABASE` (config keys MONGO_URI, MONGO_TIMEOUT_MS).
+    """Injects a `LogStore` over `MONGO_DATABASE` (config keys MONGO_URI, MONGO_TIMEOUT_MS,
+    MONGO_SORTS_ALL_MATCHES).
 
     The client is thread-safe and pools its connections, so all workers share one store; it is
     created when the container starts and closed when it stops.
@@ -24,7 +25,10 @@ class LogStorage(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.client = mongo_client(config)
-        self.store = LogStore(self.client[config["MONGO_DATABASE"]])
+        self.store = LogStore(
+            self.client[config["MONGO_DATABASE"]],
+            sorts_all_matches=config["MONGO_SORTS_ALL_MATCHES"] is True,
+        )
 
     def stop(self) -> None:
         if self.client is not None:

@@ -13,7 +13,11 @@ from logger.storage import LogStore
 
 def test_log_storage_shares_one_client_from_setup_to_stop(mongo_database):
     container = Mock(
-        config={"MONGO_URI": "mongodb://127.0.0.1:27017", "MONGO_DATABASE": mongo_database}
+        config={
+            "MONGO_URI": "mongodb://127.0.0.1:27017",
+            "MONGO_DATABASE": mongo_database,
+            "MONGO_SORTS_ALL_MATCHES": True,
+        }
     )
     provider = LogStorage().bind(container, "storage")
 
