@@ -48,7 +48,7 @@ def private_secantusdb(data_dir: str | None = None) -> Iterator[tuple[str, int]]
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     temporary = tempfile.TemporaryDirectory(prefix="bench-reads-") if data_dir is None else None
-    storage = Path(temporary.name if temporary else data_dir)  # type: ignore[arg-type]
+    storage = Path(data_dir) if data_dir is not None else Path(temporary.name)
     storage.mkdir(parents=True, exist_ok=True)
     command = [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--storage-path", str(storage / "db"), "--standalone"]

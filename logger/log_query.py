@@ -70,8 +70,8 @@ class LogQuery:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the next page starts and which way it goes; `pace` is how much time held a page
-    near there, where a reader that reads by time starts (None: unknown)."""
+    """Where the next page starts and which way it goes; `pace` is the time per entry near
+    there, which a reader that reads by time starts from (None: unknown)."""
 
     position: Position
     direction: Direction
@@ -85,7 +85,7 @@ class Cursor:
         elif position.id is not None:
             state["i"] = position.id
         if self.pace is not None:
-            state["p"] = max(1, self.pace // timedelta(milliseconds=1))
+            state["p"] = max(1, self.pace // timedelta(microseconds=1))
         raw = json.dumps(state, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -104,7 +104,7 @@ class Cursor:
             if entry_id is not None and state.get(_OBJECT_ID_TAG):
                 entry_id = ObjectId(entry_id)
             position = Position(EPOCH + timedelta(milliseconds=millis), entry_id)
-            pace = timedelta(milliseconds=pace) if pace is not None else None
+            pace = timedelta(microseconds=pace) if pace is not None else None
         except (binascii.Error, ValueError, TypeError, KeyError, InvalidId, OverflowError):
             raise InvalidInput("cursor is not valid") from None
         return Cursor(position, direction, pace)

@@ -35,7 +35,7 @@ class Batch:
 
     documents: list[dict[str, Any]]
     resume: Position | None
-    pace: timedelta | None = None  # how much time held this page (see `Cursor.pace`)
+    pace: timedelta | None = None  # the time per entry here (see `Cursor.pace`)
 
 
 @dataclass(frozen=True)

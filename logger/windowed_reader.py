@@ -26,22 +26,23 @@ from logger.log_readers import NEWEST_FIRST, OLDEST_FIRST, Batch, Bounds, finish
 
 @dataclass(frozen=True)
 class _Memory:
-    """What the last page of one listing took: the time it spanned, and its newest entry."""
+    """What the last first page of one listing held: the time per entry, and (for the newest
+    page) its newest entry."""
 
-    span: timedelta
-    newest: datetime
+    pace: timedelta
+    newest: datetime | None
 
 
 class WindowedReader:
     """Pages through consecutive `created_at` windows.
 
     A window is a range on `created_at` after the equalities on level and name, so one of the
-    indexes bounds it. The first window spans the time the listing's newest page took last time
-    (remembered per level and name, in this process); an empty window makes the next one
-    `growth` times longer, one with a few entries is stretched to what their density promises.
-    A text search fetches every entry of its windows, not only the matches, so its windows
-    grow by at most two, each sized from the time the last one took, and it stops after
-    `search_budget` seconds with what it found and where it stopped.
+    indexes bounds it. The first window is as long as a page took last time: remembered per
+    listing in this process for a first page, carried in the cursor for the next. An empty
+    window makes the next one `growth` times longer, one with a few entries is stretched to what
+    their density promises. A text search fetches every entry of its windows, not only the
+    matches, so its windows grow by at most two, each sized from the time the last one took, and
+    it stops after `search_budget` seconds with what it found and where it stopped.
     """
 
     FIRST_SPAN = timedelta(milliseconds=100)
@@ -62,12 +63,10 @@ class WindowedReader:
     def read(self, collection: Collection, request: PageRequest) -> Batch:
         return _Walk(self, collection, request).run()
 
-    def remember(self, key: tuple[Any, ...], documents: list[dict[str, Any]]) -> None:
-        """Keep what a listing's newest page held: the time it spanned and its newest entry."""
-        newest, oldest = documents[0]["created_at"], documents[-1]["created_at"]
+    def remember(self, key: tuple[Any, ...], pace: timedelta, newest: datetime | None) -> None:
         if len(self.memory) >= self.MEMORY_SIZE:
             self.memory.clear()
-        self.memory[key] = _Memory(max(newest - oldest, self.MIN_SPAN), newest)
+        self.memory[key] = _Memory(pace, newest)
 
 
 class _Walk:
@@ -78,13 +77,15 @@ class _Walk:
         self.query = request.query
         self.older = request.direction is Direction.OLDER
         self.need = request.limit + 1  # one more than the page: is there anything beyond it?
-        self.key = (self.query.level, self.query.name)
-        self.known = reader.memory.get(self.key)
+        self.key = (self.query.level, self.query.name, self.query.until)
+        self.known = reader.memory.get(self.key) if request.start is None else None
         pace = request.cursor.pace if request.cursor else None
-        self.span = pace or (self.known.span if self.known else reader.FIRST_SPAN)
+        pace = pace or (self.known.pace if self.known else None)
+        self.span = max(pace * self.need * 1.2, reader.MIN_SPAN) if pace else reader.FIRST_SPAN
         self.searching = self.query.text is not None
         self.growth = 2 if self.searching else 4
         self.documents: list[dict[str, Any]] = []
+        self.windows = 0
         self.window_seconds = 0.0  # how long the last window took to read, and its span
         self.window_span = timedelta(0)
 
@@ -104,26 +105,27 @@ class _Walk:
         deadline = time.monotonic() + self.reader.search_budget
         last = False
         while len(self.documents) < self.need and not last:
-            if self.searching and self.window_span and not self._fit(deadline):
+            if self.searching and self.windows and not self._fit(deadline):
                 assert edge is not None
-                return Batch(self.documents, Position(edge, None), self.span)
+                return Batch(self.documents, Position(edge, None), self.span / self.need)
             if self.older:
                 edge, last = self._older_window(edge, inclusive, end)
             else:
                 edge, last = self._newer_window(edge, inclusive, end)
             inclusive = not self.older  # each window starts where the last one stopped
-        newest_page = self.request.start is None and self.query.until is None
-        if self.documents and newest_page and not self.searching:
-            self.reader.remember(self.key, self.documents)
-        return finish(self.documents, self.request.limit, self._pace())
+        pace = self._pace()
+        if self.request.start is None and not self.searching and len(self.documents) > 1:
+            newest = self.documents[0]["created_at"] if self.query.until is None else None
+            self.reader.remember(self.key, pace, newest)
+        return finish(self.documents, self.request.limit, pace)
 
     def _pace(self) -> timedelta:
-        """The time a page takes here: what the next page starts with. A search's is the
-        length its windows had reached, its matches say nothing of what it fetches."""
+        """The time per entry here, which the next page starts from. A search's is what its
+        windows had reached: its matches say nothing of what it fetches."""
         if self.searching or len(self.documents) < 2:
-            return self.span
+            return self.span / self.need
         newest, oldest = self.documents[0]["created_at"], self.documents[-1]["created_at"]
-        return max(abs(newest - oldest), self.reader.MIN_SPAN)
+        return abs(newest - oldest) / (len(self.documents) - 1)
 
     def _fit(self, deadline: float) -> bool:
         """Shorten a search's next window to what the time left can read, judged by the time
@@ -142,19 +144,19 @@ class _Walk:
         which the next window excludes, and whether it reached `end`."""
         top = edge or self.reader.clock()
         bottom, span = top - self.span, self.span
-        guard = self._known_page_start()
-        if guard is not None and bottom < guard < top:
-            # After a quiet spell, windows grown through the silence would reach past the
-            # newest page this listing last had and fetch whatever burst lies behind it in one
-            # go: stop at that page, and go on at the pace it was read at.
-            bottom = guard
-            span = self.span = self.known.span  # type: ignore[union-attr]
+        known = self._known_page()
+        if known is not None and known[0] < top and (bottom < known[0] or self.windows):
+            # Nothing since the newest page this listing had when last read (or windows grown
+            # through a quiet spell would reach past it, into whatever burst lies behind):
+            # read down to that page, and go on at the pace it was read at.
+            bottom, span = known[0], top - known[0]
+            self.span = max(known[1] * self.need, self.reader.MIN_SPAN)
         last = bottom <= end
         bottom = max(bottom, end)
         time_range: dict[str, Any] = {"$gte": bottom}
         if edge is not None:
             time_range["$lte" if inclusive else "$lt"] = edge
-        self._read({"created_at": time_range}, span)
+        self._read({"created_at": time_range}, span, bottom)
         return bottom, last
 
     def _newer_window(
@@ -170,20 +172,22 @@ class _Walk:
             time_range["$lt"] = top
         elif end is not None:
             time_range["$lt"] = end
-        self._read({"created_at": time_range}, top - edge)
+        self._read({"created_at": time_range}, top - edge, top)
         return top, last
 
-    def _known_page_start(self) -> datetime | None:
-        """Where the newest page of this listing began when it was last read."""
-        if self.known is None or self.request.start is not None:
+    def _known_page(self) -> tuple[datetime, timedelta] | None:
+        """Where the newest page of this listing began when last read, and its time per entry
+        (None: not known)."""
+        if self.known is None or self.known.newest is None:
             return None
-        return self.known.newest - self.known.span
+        return self.known.newest - self.known.pace * self.need, self.known.pace
 
-    def _read(self, time_selector: dict[str, Any], span: timedelta) -> None:
-        """Read one window and size the next one."""
+    def _read(self, time_selector: dict[str, Any], span: timedelta, far: datetime) -> None:
+        """Read one window, whose far edge is `far`, and size the next one."""
         started = time.monotonic()
         found = self._find(time_selector, self.need - len(self.documents))
         self.window_seconds, self.window_span = time.monotonic() - started, span
+        self.windows += 1
         self.documents += found
         if not found:
             # An empty window says only that the entries are further away.
@@ -194,7 +198,6 @@ class _Walk:
         # is rarely needed, but never more than `growth` times longer: a density read off a few
         # entries can be far off.
         have = len(self.documents)
-        far = self.documents[-1]["created_at"]
         occupied = max(abs(far - self.documents[0]["created_at"]), self.reader.MIN_SPAN)
         wanted = occupied * (self.need - have) / have * 1.5
         self.span = min(max(wanted, self.reader.MIN_SPAN), self.span * self.growth)
