@@ -69,11 +69,10 @@ def read_page(reader: Reader, collection: Collection, request: PageRequest) -> P
 
 @dataclass(frozen=True)
 class Bounds:
-    """The time range a page may come from; `tie` is the entry the page starts after, whose
-    millisecond is bounded by `_id` as well."""
+    """The time range a page may come from: `lower` inclusive, `upper` exclusive unless a tie
+    is there. `tie` is the entry the page starts after: in its millisecond `_id` decides."""
 
     lower: datetime | None
-    lower_inclusive: bool
     upper: datetime | None
     upper_inclusive: bool
     tie: Position | None
@@ -81,21 +80,20 @@ class Bounds:
     @staticmethod
     def of(request: PageRequest) -> Bounds:
         query, start = request.query, request.start
-        lower, upper, tie = query.since, query.until, None
-        lower_inclusive, upper_inclusive = True, False
+        lower, upper = query.since, query.until
         if start is None:
-            return Bounds(lower, lower_inclusive, upper, upper_inclusive, tie)
+            return Bounds(lower, upper, False, None)
         inside = (lower is None or start.created_at >= lower) and (
             upper is None or start.created_at < upper
         )
-        if start.id is not None and inside:
-            tie = start
-        if request.direction is Direction.OLDER:
-            if upper is None or start.created_at < upper:
-                upper, upper_inclusive = start.created_at, tie is not None
-        elif lower is None or start.created_at >= lower:
-            lower = start.created_at
-        return Bounds(lower, lower_inclusive, upper, upper_inclusive, tie)
+        tie = start if start.id is not None and inside else None
+        if request.direction is Direction.NEWER:
+            if lower is None or start.created_at >= lower:
+                lower = start.created_at
+            return Bounds(lower, upper, False, tie)
+        if upper is None or start.created_at < upper:
+            return Bounds(lower, start.created_at, tie is not None, tie)
+        return Bounds(lower, upper, False, tie)
 
 
 def ids_beyond(tie: Position, older: bool) -> list[dict[str, Any]]:
@@ -131,7 +129,7 @@ class IndexedReader:
         older = request.direction is Direction.OLDER
         time_range: dict[str, Any] = {}
         if bounds.lower is not None:
-            time_range["$gte" if bounds.lower_inclusive else "$gt"] = bounds.lower
+            time_range["$gte"] = bounds.lower
         if bounds.upper is not None:
             time_range["$lte" if bounds.upper_inclusive else "$lt"] = bounds.upper
         selector = request.query.selector()
