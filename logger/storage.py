@@ -4,7 +4,8 @@ Plain pymongo, no Nameko, so the Nameko service (through `LogStorage`), the gRPC
 and the tests use it alike. Every write validates with `common.validation.LogEntry`, so the rules
 are the same whichever transport an entry came by. A MongoDB failure leaves this module as
 `DownstreamUnavailable` (unreachable or too slow: worth retrying) or `DownstreamError`, never as a
-pymongo exception with internals in its text.
+pymongo exception with internals in its text. Listings (`page`, `all`) are read by
+`logger.log_readers` or, on SecantusDB, `logger.windowed_reader`.
 """
 
 from __future__ import annotations
