@@ -16,6 +16,9 @@ class LoggerSettings(ServiceSettings):
     mongo_database: str = Field(min_length=1)
     # Milliseconds to find a server or finish an operation.
     mongo_timeout_ms: Count
+    # True for SecantusDB, which sorts every match of a query before applying its limit: reads
+    # then go through narrow time windows (logger/windowed_reader.py). False for MongoDB.
+    mongo_sorts_all_matches: bool
     logger_xmlrpc_address: HostAndPort
     logger_grpc_address: HostAndPort
     logger_grpc_workers: Count
