@@ -1,0 +1,1 @@
+"""Helpers for the test suite: private infrastructure that tests start, break and stop."""
