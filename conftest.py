@@ -32,6 +32,9 @@ from eventlet.greenio import GreenSocket
 
 from common.config import ROOT, service_config
 
+# Private RabbitMQ nodes and clusters: the `rabbit_node` and `rabbit_cluster` fixtures.
+pytest_plugins = ["testing.rabbit_fixtures"]
+
 POSTGRES_ADMIN_URI = os.environ.get(
     "TEST_POSTGRES_ADMIN_URI", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
