@@ -32,6 +32,14 @@ infra: venv
 infra-down:
 	scripts/infra.sh down
 
+## cluster: start a local 3-node RabbitMQ cluster beside the machine's (ports 5791-5793); prints AMQP_URI
+cluster:
+	scripts/rabbit_cluster.sh up
+
+## cluster-down: stop what `make cluster` started (its data stays in .local/rabbit-cluster)
+cluster-down:
+	scripts/rabbit_cluster.sh down
+
 ## migrate: apply the auth schema and seed user (idempotent)
 migrate: venv
 	$(BIN)/python -m auth.migrate
@@ -93,6 +101,6 @@ constraints: venv
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down migrate revision run test lint chromium protos start stop dlq dlq-replay bench constraints
+.PHONY: help venv infra infra-down cluster cluster-down migrate revision run test lint chromium protos start stop dlq dlq-replay bench constraints
 
 include make/containers.mk

@@ -37,6 +37,9 @@ from testing.late_port import LatePort
 from testing.ports import free_port
 from testing.running_system import RunningSystem
 
+# Private RabbitMQ nodes and clusters: the `rabbit_node` and `rabbit_cluster` fixtures.
+pytest_plugins = ["testing.rabbit_fixtures"]
+
 # One database per test session, so that two sessions on one machine never share users.
 TEST_USERS_DB = f"users_test_{uuid.uuid4().hex[:8]}"
 
