@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/dev/node_modules/.bin:$(PATH)
 help:
 	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | column -t -s ':'
 
-$(BIN)/activate: requirements.txt requirements-dev.txt constraints.txt
+$(BIN)/activate: requirements.txt requirements-dev.txt $(wildcard requirements/*.txt) constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
@@ -32,9 +32,22 @@ infra: venv
 infra-down:
 	scripts/infra.sh down
 
+## cluster: start a local 3-node RabbitMQ cluster beside the machine's (ports 5791-5793); prints AMQP_URI
+cluster:
+	scripts/rabbit_cluster.sh up
+
+## cluster-down: stop what `make cluster` started (its data stays in .local/rabbit-cluster)
+cluster-down:
+	scripts/rabbit_cluster.sh down
+
 ## migrate: apply the auth schema and seed user (idempotent)
 migrate: venv
 	$(BIN)/python -m auth.migrate
+
+## revision: a new auth migration from the models (make revision REV=0002 MESSAGE="add refresh tokens")
+revision: migrate
+	@test -n "$(REV)" -a -n "$(MESSAGE)" || { echo 'usage: make revision REV=0002 MESSAGE="what it changes"' >&2; exit 2; }
+	$(BIN)/alembic -c auth/alembic.ini revision --autogenerate --rev-id "$(REV)" -m "$(MESSAGE)"
 
 ## run: start infrastructure and every service in the foreground (Ctrl-C stops everything)
 run: infra migrate
@@ -65,10 +78,11 @@ start: venv
 stop:
 	scripts/frontend.sh stop
 
-## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS
+## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS; log reads at 1M entries
 bench: infra migrate
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.reads $(READS_ARGS)
 
 ## dlq: show the listener's dead-letter queue (reason, attempts, routing key, body)
 dlq: venv
@@ -78,15 +92,15 @@ dlq: venv
 dlq-replay: venv
 	$(BIN)/python -m listener.dead_letters replay
 
-## constraints: pin every installed package (transitive ones too) into constraints.txt
+## constraints: pin every installed package (transitive ones and setuptools too) into constraints.txt
 constraints: venv
-	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	{ grep '^#' constraints.txt; $(BIN)/pip freeze --all --exclude-editable --exclude pip; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 ## lint: ruff
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down migrate run test lint chromium protos start stop dlq dlq-replay bench constraints
+.PHONY: help venv infra infra-down cluster cluster-down migrate revision run test lint chromium protos start stop dlq dlq-replay bench constraints
 
 include make/containers.mk

@@ -14,39 +14,34 @@ with warnings.catch_warnings():
 # Before anything imports socket, threading or ssl: Nameko runs on green threads.
 eventlet.monkey_patch()
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
 import pymongo
 import pytest
 import requests
-from eventlet.greenio import GreenSocket
 
-from common.config import ROOT, service_config
-
-POSTGRES_ADMIN_URI = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URI", "postgresql://postgres@127.0.0.1:5432/postgres"
+from common.config import service_config
+from testing.grpc_server import grpc_server_process
+from testing.inbox import Inbox
+from testing.infrastructure import (
+    MAILDEV_API,
+    MONGO_URI,
+    POSTGRES_ADMIN_URI,
+    SMTP_HOST,
+    SMTP_PORT,
 )
+from testing.late_port import LatePort
+from testing.ports import free_port
+from testing.running_system import RunningSystem
+
+# Private RabbitMQ nodes and clusters: the `rabbit_node` and `rabbit_cluster` fixtures.
+pytest_plugins = ["testing.rabbit_fixtures"]
+
 # One database per test session, so that two sessions on one machine never share users.
 TEST_USERS_DB = f"users_test_{uuid.uuid4().hex[:8]}"
-MONGO_URI = os.environ.get("TEST_MONGO_URI", "mongodb://127.0.0.1:27017")
-SMTP_HOST = os.environ.get("TEST_SMTP_HOST", "127.0.0.1")
-SMTP_PORT = int(os.environ.get("TEST_SMTP_PORT", "1025"))
-MAILDEV_API = os.environ.get("TEST_MAILDEV_API", "http://127.0.0.1:8025")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -108,41 +103,28 @@ def maildev() -> str:
     return MAILDEV_API
 
 
-@dataclass(frozen=True)
-class RunningSystem:
-    broker_url: str
-    page_url: str
-    mail_ui_url: str
-    mongo_database: str
-    amqp_uri: str
+@pytest.fixture
+def logs(mongo_client: pymongo.MongoClient, mongo_database: str) -> pymongo.collection.Collection:
+    """The `logs` collection of this test's MongoDB database, read directly."""
+    return mongo_client[mongo_database]["logs"]
 
 
-def wait_for_port(port: int, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
+@pytest.fixture
+def token() -> str:
+    """This test's tag for the mail it sends (the catcher is shared: see testing/inbox.py)."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def inbox(maildev: str, token: str) -> Inbox:
+    return Inbox(maildev, token)
 
 
 @pytest.fixture
 def grpc_logger_process(mongo_database: str) -> Iterator[str]:
     """`python -m logger.grpc_server` on a free port, writing to this test's database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{port}",
-        "MONGO_DATABASE": mongo_database,
-    }
-    process = subprocess.Popen([sys.executable, "-m", "logger.grpc_server"], cwd=ROOT, env=env)
-    try:
-        wait_for_port(port)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with grpc_server_process(mongo_database) as server:
+        yield server.address
 
 
 @pytest.fixture
@@ -189,46 +171,6 @@ def running_system(
         mongo_database=mongo_database,
         amqp_uri=configs[BrokerService]["AMQP_URI"],
     )
-
-
-class LatePort:
-    """A local port that refuses connections until `open()`, then forwards them to `target`."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._threads: list[Any] = []
-        self._sockets: list[GreenSocket] = []
-
-    def open(self) -> None:
-        listener = eventlet.listen(("127.0.0.1", self.port))
-        self._sockets.append(listener)
-        self._threads.append(eventlet.spawn(self._accept, listener))
-
-    def close(self) -> None:
-        for thread in self._threads:
-            thread.kill()
-        for sock in self._sockets:
-            sock.close()
-
-    def _accept(self, listener: GreenSocket) -> None:
-        while True:
-            client, _ = listener.accept()
-            upstream = eventlet.connect(self.target)
-            self._sockets += [client, upstream]
-            self._threads += [
-                eventlet.spawn(self._pipe, client, upstream),
-                eventlet.spawn(self._pipe, upstream, client),
-            ]
-
-    @staticmethod
-    def _pipe(source: GreenSocket, sink: GreenSocket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-            sink.shutdown(2)
-        except OSError:
-            pass
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 
 from auth.models import Base, User
 from auth.passwords import check_password
+from auth.settings import AuthSettings
+from common.settings import settings_for
 
 
 class UserStore:
@@ -60,7 +62,7 @@ class Passwords(DependencyProvider):
     """
 
     def setup(self) -> None:
-        self.slots = Semaphore(int(self.container.config.get("BCRYPT_CONCURRENCY", 1)))
+        self.slots = Semaphore(settings_for(self.container, AuthSettings).bcrypt_concurrency)
 
     def get_dependency(self, worker_ctx: Any) -> PasswordChecker:
         return PasswordChecker(self.slots)

@@ -6,14 +6,17 @@ from typing import Any
 
 from auth.authentication import authenticate
 from auth.dependencies import Passwords, Users
+from auth.settings import AuthSettings
 from common.event_dispatcher import PatientEventDispatcher
 from common.rpc import rpc
+from common.settings import Settings
 from common.validation import Credentials, validate
 
 
 class AuthService:
     name = "auth"
 
+    settings = Settings(AuthSettings)
     users = Users()
     passwords = Passwords()
     dispatch = PatientEventDispatcher()

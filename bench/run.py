@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pymongo
 from kombu import Connection, Producer
+from pymongo import IndexModel
 
 from bench.system import RssSampler, System
 from bench.wrk import WrkResult, run_wrk
 from common.log_topology import LOGS_EXCHANGE, routing_key
-from logger.storage import NEWEST_FIRST
+from logger.log_readers import INDEXES
 
 DATABASE = "logs_bench"
 ROUTES = {"rabbit": "/log-rabbit", "rpc": "/log-rpc", "grpc": "/log-grpc"}
@@ -53,9 +54,9 @@ def settle(collection, expected: int, seconds: float = 120) -> int:
 
 
 def fresh(collection) -> None:
-    """Empty the collection, keeping the logger's index (as `LogStore` creates it)."""
+    """Empty the collection, keeping the logger's indexes (as `LogStore` creates them)."""
     collection.drop()
-    collection.create_index(NEWEST_FIRST, name="created_at_newest_first")
+    collection.create_indexes([IndexModel(keys, name=name) for name, keys in INDEXES.items()])
 
 
 def load(transport: str, concurrency: int, seconds: int, collection) -> tuple[WrkResult, int]:

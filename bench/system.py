@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -15,18 +14,10 @@ from pathlib import Path
 import psutil
 import requests
 
+from testing.ports import port_answers, wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = {"broker": 8080, "logger XML-RPC": 5001, "logger gRPC": 50001, "test page": 8081}
-
-
-def wait_for_port(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing answers on :{port}")
 
 
 class System:
@@ -40,9 +31,8 @@ class System:
 
     def __enter__(self) -> System:
         for name, port in PORTS.items():
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    raise SystemExit(f":{port} ({name}) is taken: stop `make run` first")
+            if port_answers(port):
+                raise SystemExit(f":{port} ({name}) is taken: stop `make run` first")
         self.honcho = subprocess.Popen(
             [str(ROOT / ".venv/bin/honcho"), "start", "-f", "Procfile",
              "-c", f"broker={self.broker_processes}"],
@@ -54,7 +44,7 @@ class System:
         )
         try:
             for port in PORTS.values():
-                wait_for_port(port)
+                wait_for_port(port, seconds=60)
             requests.get("http://127.0.0.1:8080/ping", timeout=5).raise_for_status()
         except BaseException:
             self.__exit__()

@@ -29,17 +29,16 @@ from kombu.pools import ProducerPool
 from nameko.constants import AMQP_URI_CONFIG_KEY, PERSISTENT
 from nameko.extensions import DependencyProvider
 
+from broker.settings import BrokerSettings
 from common import queues
 from common.errors import DownstreamError, ServiceUnavailable
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
+from common.settings import settings_for
 
 log = logging.getLogger(__name__)
 
 # Fail in about a second when RabbitMQ is gone, instead of kombu's default of retrying forever.
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.4, "interval_max": 1}
-
-
-DEFAULT_CONNECTIONS = 32
 
 
 class LogEvents:
@@ -94,6 +93,8 @@ class LogEvents:
 
 
 class LogEventPublisher(DependencyProvider):
+    """Config: AMQP_URI, RABBIT_PUBLISH_CONNECTIONS (the size of the connection pool)."""
+
     def setup(self) -> None:
         connection = Connection(
             self.container.config[AMQP_URI_CONFIG_KEY],
@@ -101,7 +102,7 @@ class LogEventPublisher(DependencyProvider):
             # Opening a connection gives up as quickly as publishing does (RETRY_POLICY).
             transport_options={"confirm_publish": True, **RETRY_POLICY},
         )
-        size = int(self.container.config.get("RABBIT_PUBLISH_CONNECTIONS", DEFAULT_CONNECTIONS))
+        size = settings_for(self.container, BrokerSettings).rabbit_publish_connections
         self.events = LogEvents(connection, size)
 
     def stop(self) -> None:

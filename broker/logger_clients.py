@@ -19,10 +19,9 @@ from xmlrpc.client import Fault, ServerProxy, Transport
 import grpc
 from eventlet import patcher, tpool
 from eventlet.pools import Pool
-from grpc import _channel
-from grpc._cython import cygrpc
 from nameko.extensions import DependencyProvider
 
+from broker.settings import BrokerSettings
 from common.errors import (
     DownstreamError,
     DownstreamUnavailable,
@@ -30,6 +29,7 @@ from common.errors import (
     ServiceError,
     ServiceUnavailable,
 )
+from common.settings import settings_for
 from protos import logs_pb2, logs_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -86,21 +86,25 @@ class XmlRpcLogger(DependencyProvider):
     """Config: LOGGER_XMLRPC_URL, LOGGER_XMLRPC_TIMEOUT (seconds).
 
     A pool of ServerProxy objects, each holding one kept-alive HTTP connection and used by one
-    worker at a time; the pool grows on demand up to the container's `max_workers`.
+    worker at a time; the pool grows on demand up to the container's `max_workers`. Every
+    connection it opened is closed on stop, whether its proxy is back in the pool or not.
     """
 
     def setup(self) -> None:
-        config = self.container.config
-        self.url = config["LOGGER_XMLRPC_URL"]
-        self.timeout = float(config.get("LOGGER_XMLRPC_TIMEOUT", 5))
+        settings = settings_for(self.container, BrokerSettings)
+        self.url = settings.logger_xmlrpc_url
+        self.timeout = settings.logger_xmlrpc_timeout
+        self.transports: list[_TimeoutTransport] = []  # one per proxy the pool made
         self.proxies = Pool(max_size=self.container.max_workers, create=self._new_proxy)
 
     def _new_proxy(self) -> ServerProxy:
-        return ServerProxy(self.url, transport=_TimeoutTransport(self.timeout))
+        transport = _TimeoutTransport(self.timeout)
+        self.transports.append(transport)
+        return ServerProxy(self.url, transport=transport)
 
     def stop(self) -> None:
-        while self.proxies.free_items:
-            self.proxies.free_items.popleft()("close")()
+        for transport in self.transports:
+            transport.close()
 
     def kill(self) -> None:
         self.stop()
@@ -109,7 +113,7 @@ class XmlRpcLogger(DependencyProvider):
         return XmlRpcLogClient(self.proxies, self.timeout)
 
 
-def _use_os_locks_in_grpc() -> None:
+def use_os_locks_in_grpc() -> None:
     """Let grpc's Python layer lock with real OS locks, as it would in an unpatched process.
 
     `eventlet.monkey_patch()` turns `threading` green, and grpc guards each channel with a
@@ -118,10 +122,21 @@ def _use_os_locks_in_grpc() -> None:
     threads, which eventlet cannot do ("Cannot switch to a different thread"). grpc looks
     `threading` up in its module globals when a channel is made, so pointing those at the
     original module before the channel exists is enough. Idempotent.
+
+    grpc offers no public way to do this: this function is the only place that touches its
+    private modules, and broker/tests/unit/test_grpc_os_locks.py fails if they change shape.
     """
+    from grpc import _channel
+    from grpc._cython import cygrpc
+
     real_threading = patcher.original("threading")
-    cygrpc.threading = real_threading
-    _channel.threading = real_threading
+    for module in (cygrpc, _channel):
+        if not hasattr(module, "threading"):
+            raise RuntimeError(
+                f"{module.__name__} no longer takes its locks from a module-level `threading`: "
+                "the broker's gRPC client needs another way to lock with OS locks under eventlet"
+            )
+        module.threading = real_threading
 
 
 class GrpcLogClient:
@@ -159,10 +174,10 @@ class GrpcLogger(DependencyProvider):
     """
 
     def setup(self) -> None:
-        config = self.container.config
-        self.timeout = float(config.get("LOGGER_GRPC_TIMEOUT", 1))
-        _use_os_locks_in_grpc()
-        self.channel = grpc.insecure_channel(config["LOGGER_GRPC_TARGET"])
+        settings = settings_for(self.container, BrokerSettings)
+        self.timeout = settings.logger_grpc_timeout
+        use_os_locks_in_grpc()
+        self.channel = grpc.insecure_channel(settings.logger_grpc_target)
         self.stub = logs_pb2_grpc.LogServiceStub(self.channel)
 
     def stop(self) -> None:

@@ -10,17 +10,18 @@ from broker.http import http, read_json_object
 from broker.log_publisher import LogEventPublisher
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
 from broker.payloads import LogRequest, logs_limit, mail_part
-from broker.settings import Settings
+from broker.settings import BrokerSettings
 from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
 from common.rpc_proxy import TimeoutRpcProxy
+from common.settings import Settings
 from common.validation import Credentials, validate
 
 
 class BrokerService:
     name = "broker"
 
-    settings = Settings()
+    settings = Settings(BrokerSettings)
     auth_rpc = TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
     mailer_rpc = TimeoutRpcProxy("mailer", timeout_key="MAILER_RPC_TIMEOUT")
@@ -84,7 +85,7 @@ class BrokerService:
         return json_response(202, message)
 
     def _send_mail(self, body: dict[str, Any]) -> Response:
-        if not self.settings.mail_enabled:
+        if not self.settings.broker_mail_enabled:
             raise Forbidden("sending mail through the broker is disabled")
         result = self.mailer_rpc.send_mail(mail_part(body))
         return json_response(202, f"Message sent to {result['to']}")

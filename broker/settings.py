@@ -1,35 +1,30 @@
-"""The broker's own settings, read and checked once when the service starts (a typo in
-LOG_TRANSPORT stops the service at start instead of failing every request)."""
+"""The broker's settings, checked once when the service starts: a typo in LOG_TRANSPORT stops the
+service at start instead of failing every request. Defaults are in broker/config.yaml.
+
+The RPC deadlines (AUTH_RPC_TIMEOUT, LOGGER_RPC_TIMEOUT, MAILER_RPC_TIMEOUT) are read and checked
+by each `common.rpc.TimeoutRpcProxy`, which is told its key.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated
 
-from nameko.extensions import DependencyProvider
+from pydantic import AfterValidator
+
+from common.settings import Count, HostAndPort, Seconds, ServiceSettings, one_of
 
 LOG_TRANSPORTS = ("rabbit", "rpc", "grpc")
 
 
-@dataclass(frozen=True)
-class BrokerSettings:
-    log_transport: str
-    mail_enabled: bool
+class BrokerSettings(ServiceSettings):
+    service = "broker"
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> BrokerSettings:
-        transport = str(config.get("LOG_TRANSPORT", "rabbit")).lower()
-        if transport not in LOG_TRANSPORTS:
-            raise ValueError(f"LOG_TRANSPORT must be one of {LOG_TRANSPORTS}, not {transport!r}")
-        mail_enabled = config.get("BROKER_MAIL_ENABLED", True)
-        if not isinstance(mail_enabled, bool):
-            raise ValueError(f"BROKER_MAIL_ENABLED must be true or false, not {mail_enabled!r}")
-        return cls(log_transport=transport, mail_enabled=mail_enabled)
-
-
-class Settings(DependencyProvider):
-    def setup(self) -> None:
-        self.settings = BrokerSettings.from_config(self.container.config)
-
-    def get_dependency(self, worker_ctx: Any) -> BrokerSettings:
-        return self.settings
+    log_transport: Annotated[str, AfterValidator(one_of(*LOG_TRANSPORTS))]
+    broker_mail_enabled: bool
+    # Exact origins or glob patterns, separated by spaces or commas (broker/cors.py).
+    cors_allowed_origins: str
+    rabbit_publish_connections: Count
+    logger_xmlrpc_url: str
+    logger_xmlrpc_timeout: Seconds
+    logger_grpc_target: HostAndPort
+    logger_grpc_timeout: Seconds

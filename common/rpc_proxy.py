@@ -42,10 +42,9 @@ from nameko.rpc import (
 from common.errors import DownstreamUnavailable, ServiceUnavailable
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
+from common.settings import Seconds, settings_for, single_setting
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT = 5.0
 
 
 class ExclusiveReplyListener(ReplyListener):
@@ -183,11 +182,10 @@ class TimeoutRpcProxy(RpcProxy):
     def __init__(self, target_service: str, timeout_key: str, **options: Any) -> None:
         super().__init__(target_service, **options)
         self.timeout_key = timeout_key
-        self.timeout = DEFAULT_TIMEOUT
 
     def setup(self) -> None:
         super().setup()
-        self.timeout = float(self.container.config.get(self.timeout_key, DEFAULT_TIMEOUT))
+        self.timeout = settings_for(self.container, single_setting(self.timeout_key, Seconds)).value
         self.consumers = ConsumerCount(self.container.config[AMQP_URI_CONFIG_KEY])
 
     def stop(self) -> None:

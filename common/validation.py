@@ -2,15 +2,26 @@
 into `InvalidInput` with a message naming the field ("auth.email is required").
 
 The log entry rules live here because every transport (HTTP, Nameko RPC, XML-RPC, gRPC, the
-RabbitMQ listener) must apply the same ones.
+RabbitMQ listener) must apply the same ones. Text fields refuse the characters some transport
+cannot carry: XML 1.0 (XML-RPC) has no NUL, most C0 controls or unpaired surrogates, PostgreSQL
+text has no NUL, and UTF-8 (gRPC, MongoDB) no unpaired surrogates. JSON bodies are bounded in
+nesting depth, so no document is too deep for the JSON encoders and parsers behind the door.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
 
 from common.errors import InvalidInput
 
@@ -18,6 +29,17 @@ Model = TypeVar("Model", bound=BaseModel)
 
 MAX_LOG_NAME_CHARS = 255
 MAX_LOG_DATA_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+
+# Not in XML 1.0's Char production: C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF.
+_UNCARRIABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _carriable(value: Any) -> Any:
+    # Before pydantic's own checks: its length constraints choke on a lone surrogate.
+    if isinstance(value, str) and (found := _UNCARRIABLE.search(value)):
+        raise ValueError(f"must not contain the character U+{ord(found.group()):04X}")
+    return value
 
 
 def _at_most_64_kib(value: str) -> str:
@@ -32,9 +54,16 @@ class Payload(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True)
 
 
+Text = Annotated[str, BeforeValidator(_carriable)]
+
+
 class LogEntry(Payload):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=MAX_LOG_NAME_CHARS)]
-    data: Annotated[str, AfterValidator(_at_most_64_kib)]
+    name: Annotated[
+        str,
+        BeforeValidator(_carriable),
+        StringConstraints(min_length=1, max_length=MAX_LOG_NAME_CHARS),
+    ]
+    data: Annotated[str, BeforeValidator(_carriable), AfterValidator(_at_most_64_kib)]
 
 
 def _describe(error: dict[str, Any], prefix: str) -> str:
@@ -50,9 +79,9 @@ def _describe(error: dict[str, Any], prefix: str) -> str:
         return f"{field} must be an object"
     if kind in ("int_type", "float_type"):
         return f"{field} must be a number"
-    if kind == "string_too_short":
+    if kind in ("string_too_short", "too_short"):
         return f"{field} must not be empty"
-    if kind == "string_too_long":
+    if kind in ("string_too_long", "too_long"):
         return f"{field} must be at most {context.get('max_length')} characters"
     if kind == "value_error":
         return f"{field} {context.get('error', error['msg'])}"
@@ -73,16 +102,39 @@ def validate(model: type[Model], value: Any, field: str = "") -> Model:
 
 
 def parse_json_object(raw: bytes | str) -> dict[str, Any]:
-    """Parse a request body that must be exactly one JSON object."""
+    """Parse a request body that must be exactly one JSON object, at most MAX_JSON_DEPTH deep."""
+    too_deep = InvalidInput(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("malformed JSON body") from None
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object")
+    if _may_be_deeper(raw) and _depth(body) > MAX_JSON_DEPTH:
+        raise too_deep
     return body
 
 
+def _may_be_deeper(raw: bytes | str) -> bool:
+    # Fewer brackets than the limit cannot nest past it: most bodies skip the walk.
+    if isinstance(raw, str):
+        return raw.count("{") + raw.count("[") > MAX_JSON_DEPTH
+    return raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH
+
+
+def _depth(value: Any) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        value, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_JSON_DEPTH:
+            children = value.values() if isinstance(value, dict) else value
+            pending += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
+    return deepest
+
+
 class Credentials(Payload):
-    email: str
-    password: str
+    email: Text
+    password: Text

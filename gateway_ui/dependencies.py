@@ -1,7 +1,7 @@
 """The page and its static files as a Nameko dependency.
 
-The settings are checked and the page rendered once, in `setup()`: a wrong `BROKER_URL` stops
-the service at start-up instead of breaking every page view, and a request costs no rendering.
+The page is rendered once, in `setup()`, from the settings checked there (a wrong `BROKER_URL`
+stops the service at start-up instead of breaking every page view): a request costs no rendering.
 """
 
 from __future__ import annotations
@@ -9,19 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import eventlet
 from nameko.extensions import DependencyProvider
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from common.envelope import error_response
-from gateway_ui.pages import (
-    HTML_MIMETYPE,
-    PageSettings,
-    render_index,
-    security_headers,
-    static_file,
-)
+from common.settings import settings_for
+from gateway_ui.pages import HTML_MIMETYPE, render_index, security_headers, static_file
+from gateway_ui.settings import PageSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +41,10 @@ class Site:
 
 
 class PageFiles(DependencyProvider):
-    """Reads `BROKER_URL` and `MAIL_UI_URL` from the container's config."""
+    """The page for `BROKER_URL` and `MAIL_UI_URL` (gateway_ui/settings.py)."""
 
     def setup(self) -> None:
-        settings = PageSettings.from_config(self.container.config)
+        settings = settings_for(self.container, PageSettings)
         self.site = Site(render_index(settings), security_headers(settings))
         log.info(
             "test page talks to the broker at %s, mail UI at %s",
@@ -59,25 +54,3 @@ class PageFiles(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> Site:
         return self.site
-
-
-class PromptShutdown(DependencyProvider):
-    """Keeps `nameko run` answering SIGTERM at once.
-
-    `nameko run` stops the service from a green thread that its SIGTERM handler schedules, but an
-    idle eventlet hub sleeps in epoll for up to 60 s before it runs anything newly scheduled.
-    Services that talk AMQP are woken by heartbeats; this one only serves HTTP, so without a tick
-    `make stop` or `docker stop` waited up to a minute and then killed it.
-    """
-
-    TICK_SECONDS = 0.5
-
-    def start(self) -> None:
-        self.container.spawn_managed_thread(self._tick, identifier="prompt_shutdown")
-
-    def _tick(self) -> None:
-        while True:
-            eventlet.sleep(self.TICK_SECONDS)
-
-    def get_dependency(self, worker_ctx: Any) -> None:
-        return None

@@ -5,15 +5,15 @@ Kept free of Nameko so it can be tested on its own; `dependencies.py` wires it t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.exceptions import NotFound
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Response
+
+from gateway_ui.settings import PageSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -28,45 +28,6 @@ STATIC_TYPES = {
 }
 
 HTML_MIMETYPE = "text/html"
-
-
-class InvalidSetting(ValueError):
-    """A URL in the configuration the page cannot use; raised at start-up, not per request."""
-
-
-@dataclass(frozen=True)
-class PageSettings:
-    """The URLs the user's browser talks to, without a trailing slash."""
-
-    broker_url: str
-    mail_ui_url: str
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> PageSettings:
-        return cls(
-            broker_url=_http_url(config, "BROKER_URL"),
-            mail_ui_url=_http_url(config, "MAIL_UI_URL"),
-        )
-
-    @property
-    def broker_origin(self) -> str:
-        parts = urlsplit(self.broker_url)
-        return f"{parts.scheme}://{parts.netloc}"
-
-    def for_browser(self) -> dict[str, str]:
-        """The settings app.js reads (camelCase, as JavaScript spells them)."""
-        return {"brokerUrl": self.broker_url, "mailUiUrl": self.mail_ui_url}
-
-
-def _http_url(config: dict[str, Any], key: str) -> str:
-    value = str(config.get(key) or "").strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidSetting(f"{key} must be an absolute http(s) URL, got {value!r}")
-    if any(char in value for char in " \"';,\r\n"):
-        # The broker's origin goes into a Content-Security-Policy header.
-        raise InvalidSetting(f"{key} must not contain spaces, quotes, commas or semicolons")
-    return value.rstrip("/")
 
 
 def render_index(settings: PageSettings) -> str:

@@ -5,18 +5,20 @@ This service only serves files; every request the buttons make goes straight to 
 
 from __future__ import annotations
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import json_response
-from gateway_ui.dependencies import PageFiles, PromptShutdown
+from common.settings import Settings
+from common.web.entrypoint import http
+from gateway_ui.dependencies import PageFiles
+from gateway_ui.settings import PageSettings
 
 
 class GatewayUiService:
     name = "gateway_ui"
 
+    settings = Settings(PageSettings)
     site = PageFiles()
-    prompt_shutdown = PromptShutdown()
 
     @http("GET", "/")
     def index(self, request: Request) -> Response:

@@ -2,7 +2,8 @@
 
 A Nameko worker per message (a thread, a worker, dependency injection) costs the listener far
 more CPU than storing the message does. Here messages gather into a batch that goes to ONE worker
-once it holds `BATCH_MAX_SIZE` messages or `BATCH_LINGER` seconds after its first one arrived.
+once it holds `BATCH_MAX_SIZE` messages or `BATCH_LINGER` seconds after its first one arrived
+(`BatchLimits`, read from the container's config).
 The worker gets each message's bytes undecoded (a body that is not JSON must reach the service,
 which dead-letters it, rather than raise inside kombu). When the service method returns, each
 message of its batch is acknowledged; if it raises, they are all requeued.
@@ -14,10 +15,9 @@ now counts batches in flight, so the prefetch is `max_workers` full batches.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import eventlet
 from eventlet.event import Event
@@ -26,33 +26,23 @@ from kombu import Queue
 from kombu.message import Message
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
+from pydantic import Field
 
 from common.queue_consumer import RobustQueueConsumer
+from common.settings import Count, ServiceSettings, settings_for
 from listener.deliveries import Delivery
 
 Arrival = tuple[Delivery, Message]
 _STOP = None  # queued after the last arrival when the entrypoint stops
 
 
-@dataclass(frozen=True)
-class BatchLimits:
+class BatchLimits(ServiceSettings):
     """At most `max_size` messages per batch; a batch waits at most `linger` s to fill up."""
 
-    max_size: int = 128
-    linger: float = 0.05
+    service = "listener"
 
-    def __post_init__(self) -> None:
-        if self.max_size < 1:
-            raise ValueError("BATCH_MAX_SIZE must be at least 1")
-        if self.linger < 0:
-            raise ValueError("BATCH_LINGER must not be negative")
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> BatchLimits:
-        return cls(
-            max_size=int(config.get("BATCH_MAX_SIZE", cls.max_size)),
-            linger=float(config.get("BATCH_LINGER", cls.linger)),
-        )
+    max_size: Count = Field(alias="BATCH_MAX_SIZE")
+    linger: Annotated[float, Field(ge=0)] = Field(alias="BATCH_LINGER")
 
 
 class BatchQueueConsumer(RobustQueueConsumer):
@@ -62,7 +52,7 @@ class BatchQueueConsumer(RobustQueueConsumer):
 
     @property
     def prefetch_count(self) -> int:
-        return self.container.max_workers * BatchLimits.from_config(self.container.config).max_size
+        return self.container.max_workers * settings_for(self.container, BatchLimits).max_size
 
     def get_consumers(self, consumer_cls: Callable[..., Any], channel: Any) -> Any:
         def undecoding_consumer(*, callbacks: list[Callable[..., Any]], **options: Any) -> Any:
@@ -96,7 +86,7 @@ class BatchConsumer(Consumer):
         super().__init__(queue, **kwargs)
 
     def setup(self) -> None:
-        self.limits = BatchLimits.from_config(self.container.config)
+        self.limits = settings_for(self.container, BatchLimits)
         self._arrivals: LightQueue = LightQueue()
         self._accepting = True
         self._collector: Any = None

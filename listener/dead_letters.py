@@ -22,7 +22,6 @@ from kombu import Connection, Producer
 from kombu.message import Message
 
 from common import queues
-from common.config import service_config
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE
 from listener.deliveries import (
     ATTEMPTS_HEADER,
@@ -33,6 +32,7 @@ from listener.deliveries import (
     raw_body,
 )
 from listener.queues import DEAD_LETTER_QUEUE
+from listener.settings import ListenerSettings
 
 BODY_PREVIEW_CHARS = 1000
 
@@ -40,7 +40,7 @@ BODY_PREVIEW_CHARS = 1000
 @contextmanager
 def dead_letter_channel() -> Iterator[Any]:
     """A channel in confirm mode. Messages fetched but not acked go back when it closes."""
-    uri = service_config("listener")["AMQP_URI"]
+    uri = ListenerSettings.from_config_file().amqp_uri
     with Connection(uri, transport_options={"confirm_publish": True}) as connection:
         queues.declare(DEAD_LETTER_QUEUE, connection)
         queues.declare(LISTENER_QUEUE, connection)

@@ -10,6 +10,7 @@ from nameko.extensions import DependencyProvider
 
 from common import queues
 from common.rpc import QuickPublisher
+from common.settings import settings_for
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.retries import Redeliverer, RetryPolicy
 
@@ -25,9 +26,10 @@ class Redelivery(DependencyProvider):
     """
 
     def setup(self) -> None:
+        self.policy = settings_for(self.container, RetryPolicy)
+        # Nameko's own connection keys, read the way Nameko's extensions read them.
         config = self.container.config
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
-        self.policy = RetryPolicy.from_config(config)
         self.publisher = QuickPublisher(
             self.amqp_uri,
             ssl=config.get(AMQP_SSL_CONFIG_KEY),

@@ -11,14 +11,15 @@ twice; at-least-once, like every acknowledgement after the work.)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from kombu import Queue
+from pydantic import Field
 
 from common.errors import ServiceError
+from common.settings import Count, Seconds, ServiceSettings
 from listener.deliveries import (
     ATTEMPTS_HEADER,
     DEAD_LETTERED_AT_HEADER,
@@ -36,21 +37,14 @@ log = logging.getLogger(__name__)
 MAX_REASON_CHARS = 500
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(ServiceSettings):
     """Exponential backoff: base, 2 x base, 4 x base... capped at `backoff_max` seconds."""
 
-    max_attempts: int = 10
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
+    service = "listener"
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> RetryPolicy:
-        return cls(
-            max_attempts=int(config.get("RETRY_MAX_ATTEMPTS", cls.max_attempts)),
-            backoff_base=float(config.get("RETRY_BACKOFF_BASE", cls.backoff_base)),
-            backoff_max=float(config.get("RETRY_BACKOFF_MAX", cls.backoff_max)),
-        )
+    max_attempts: Count = Field(alias="RETRY_MAX_ATTEMPTS")
+    backoff_base: Seconds = Field(alias="RETRY_BACKOFF_BASE")
+    backoff_max: Seconds = Field(alias="RETRY_BACKOFF_MAX")
 
     def next_delay(self, failed: int) -> float | None:
         """Seconds to wait after the `failed`-th failed attempt; None means give up."""

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from common.log_topology import LISTENER_QUEUE
 from common.rpc_proxy import TimeoutRpcProxy
+from common.settings import Settings
 from listener.consumer import consume_batches
 from listener.deliveries import Delivery
 from listener.dependencies import Redelivery
 from listener.parsing import parse_batch
 from listener.retries import failure_reason
+from listener.settings import ListenerSettings
 
 
 class ListenerService:
     name = "listener"
 
+    settings = Settings(ListenerSettings)
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
     redelivery = Redelivery()
 

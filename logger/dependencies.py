@@ -7,11 +7,14 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
+from common.settings import settings_for
+from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 
 
 class LogStorage(DependencyProvider):
-    """Injects a `LogStore` over `MONGO_DATABASE` (config keys MONGO_URI, MONGO_TIMEOUT_MS).
+    """Injects a `LogStore` over `MONGO_DATABASE` (config keys MONGO_URI, MONGO_TIMEOUT_MS,
+    MONGO_SORTS_ALL_MATCHES).
 
     The client is thread-safe and pools its connections, so all workers share one store; it is
     created when the container starts and closed when it stops.
@@ -22,9 +25,12 @@ class LogStorage(DependencyProvider):
         self.store: LogStore | None = None
 
     def setup(self) -> None:
-        config = self.container.config
-        self.client = mongo_client(config)
-        self.store = LogStore(self.client[config["MONGO_DATABASE"]])
+        settings = settings_for(self.container, LoggerSettings)
+        self.client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
+        self.store = LogStore(
+            self.client[settings.mongo_database],
+            sorts_all_matches=settings.mongo_sorts_all_matches,
+        )
 
     def stop(self) -> None:
         if self.client is not None:

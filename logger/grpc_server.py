@@ -4,7 +4,8 @@
 
 grpc's C core hangs in an eventlet-patched process, so gRPC cannot be served from the Nameko
 service: this process uses plain OS threads and is never imported by it. It reads the logger's
-`config.yaml` (LOGGER_GRPC_ADDRESS, MONGO_*) and writes through the same `LogStore`, so entries
+`config.yaml` through the same `LoggerSettings` (LOGGER_GRPC_*, MONGO_*), logs as every service
+does (`common.logs`) and writes through the same `LogStore`, so entries
 and validation are identical whichever way they came. SIGTERM or SIGINT stops it gracefully:
 no new calls are accepted and calls in progress get a few seconds to finish.
 """
@@ -12,25 +13,23 @@ no new calls are accepted and calls in progress get a few seconds to finish.
 from __future__ import annotations
 
 import logging
-import logging.config
 import signal
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
-from common.config import load_config
+from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
+from common.logs import configure
+from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-CONFIG_PATH = Path(__file__).with_name("config.yaml")
-DEFAULT_WORKERS = 64
 SHUTDOWN_GRACE_SECONDS = 5.0
+SERVICE = "logs.LogService"  # the package and service of protos/logs.proto
 
 STATUS_FOR_ERROR = {
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
@@ -41,6 +40,15 @@ STATUS_FOR_ERROR = {
 class LogService(logs_pb2_grpc.LogServiceServicer):
     def __init__(self, store: LogStore) -> None:
         self._store = store
+
+    def write_log_bytes(self, raw: bytes, context: grpc.ServicerContext) -> logs_pb2.LogResponse:
+        """WriteLog from the request's raw bytes: grpc's own deserialisation would answer bytes
+        that are not a LogRequest with INTERNAL, as if the server had failed."""
+        try:
+            request = logs_pb2.LogRequest.FromString(raw)
+        except DecodeError:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed LogRequest")
+        return self.WriteLog(request, context)
 
     def WriteLog(  # the method name is the RPC's, from the .proto
         self, request: logs_pb2.LogRequest, context: grpc.ServicerContext
@@ -57,11 +65,21 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
         return logs_pb2.LogResponse(result="logged!")
 
 
-def build_server(config: Mapping[str, Any], store: LogStore) -> grpc.Server:
-    workers = int(config.get("LOGGER_GRPC_WORKERS", DEFAULT_WORKERS))
-    server = grpc.server(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"))
-    logs_pb2_grpc.add_LogServiceServicer_to_server(LogService(store), server)
-    server.add_insecure_port(config["LOGGER_GRPC_ADDRESS"])
+def build_server(settings: LoggerSettings, store: LogStore) -> grpc.Server:
+    executor = ThreadPoolExecutor(
+        max_workers=settings.logger_grpc_workers, thread_name_prefix="grpc"
+    )
+    server = grpc.server(executor)
+    service = LogService(store)
+    write_log = grpc.unary_unary_rpc_method_handler(
+        service.write_log_bytes,
+        request_deserializer=None,  # raw bytes: parsed by write_log_bytes
+        response_serializer=logs_pb2.LogResponse.SerializeToString,
+    )
+    handlers = {"WriteLog": write_log}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    server.add_registered_method_handlers(SERVICE, handlers)
+    server.add_insecure_port(settings.logger_grpc_address)
     return server
 
 
@@ -73,12 +91,13 @@ def main() -> None:
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
 
-    config = load_config(CONFIG_PATH)
-    logging.config.dictConfig(config["LOGGING"])
-    client = mongo_client(config)
-    server = build_server(config, LogStore(client[config["MONGO_DATABASE"]]))
+    config = service_config("logger")
+    configure(config)
+    settings = LoggerSettings.from_config(config)
+    client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
+    server = build_server(settings, LogStore(client[settings.mongo_database]))
     server.start()
-    log.info("gRPC LogService listening on %s", config["LOGGER_GRPC_ADDRESS"])
+    log.info("gRPC LogService listening on %s", settings.logger_grpc_address)
 
     signum = signal.sigwait(stop_signals)
     log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))

@@ -11,9 +11,11 @@ from typing import Any
 
 from common.errors import ServiceError
 from common.rpc import rpc
+from common.settings import Settings
 from logger.dependencies import LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_entry, log_info_entry
+from logger.settings import LoggerSettings
 from logger.storage import DEFAULT_LIMIT, LogRecord
 from logger.xmlrpc import xmlrpc
 
@@ -21,6 +23,7 @@ from logger.xmlrpc import xmlrpc
 class LoggerService:
     name = "logger"
 
+    settings = Settings(LoggerSettings)
     storage = LogStorage()
 
     @rpc(expected_exceptions=ServiceError)

@@ -4,7 +4,8 @@ Plain pymongo, no Nameko, so the Nameko service (through `LogStorage`), the gRPC
 and the tests use it alike. Every write validates with `common.validation.LogEntry`, so the rules
 are the same whichever transport an entry came by. A MongoDB failure leaves this module as
 `DownstreamUnavailable` (unreachable or too slow: worth retrying) or `DownstreamError`, never as a
-pymongo exception with internals in its text.
+pymongo exception with internals in its text. Listings (`page`, `all`) are read by
+`logger.log_readers` or, on SecantusDB, `logger.windowed_reader`.
 """
 
 from __future__ import annotations
@@ -12,29 +13,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from bson import ObjectId
 from bson.codec_options import CodecOptions
 from bson.errors import InvalidId
-from pymongo import DESCENDING, MongoClient, ReturnDocument
+from pymongo import IndexModel, MongoClient, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput, NotFound
 from common.validation import LogEntry, validate
+from logger.log_query import Cursor, PageRequest, parse_query
+from logger.log_readers import INDEXES, IndexedReader, read_page
+from logger.windowed_reader import WindowedReader
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "logs"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-DEFAULT_TIMEOUT_MS = 2000
-# How far back `all()` looks in widening windows before it reads the whole collection.
-LOOKBACK_LIMIT = timedelta(days=3650)
-# Newest first; `_id` breaks ties between entries stored in the same millisecond.
-NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 
 
 class LogRecord(TypedDict):
@@ -47,20 +46,34 @@ class LogRecord(TypedDict):
     updated_at: str
 
 
-def mongo_client(config: Mapping[str, Any]) -> MongoClient:
-    """The process's one MongoClient (it pools connections), built from a service config."""
-    timeout_ms = int(config.get("MONGO_TIMEOUT_MS", DEFAULT_TIMEOUT_MS))
-    return MongoClient(config["MONGO_URI"], timeoutMS=timeout_ms, appname="logger")
+class LogPage(TypedDict):
+    """Entries newest first, with cursors to the older page (`next`) and the newer (`prev`);
+    None where nothing lies that way. A text search that ran out of time answers a short page
+    (even an empty one) whose `next` continues where it stopped."""
+
+    entries: list[LogRecord]
+    next: str | None
+    prev: str | None
+
+
+def mongo_client(uri: str, timeout_ms: int) -> MongoClient:
+    """The process's one MongoClient (it pools connections); `timeout_ms` bounds finding a server
+    and every operation."""
+    return MongoClient(uri, timeoutMS=timeout_ms, appname="logger")
 
 
 class LogStore:
     """The `logs` collection of one database, with the operations the logger offers."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, sorts_all_matches: bool = False) -> None:
+        """`sorts_all_matches`: the server sorts every match of a query before it applies the
+        limit (SecantusDB), so pages are read through narrow time windows; with MongoDB (False)
+        each page is one plain indexed query."""
         # Timezone-aware datetimes whatever the client's options, so timestamps carry "+00:00".
         codec_options = CodecOptions(tz_aware=True, tzinfo=UTC)
         self._collection = database.get_collection(COLLECTION, codec_options=codec_options)
         self._indexed = False
+        self._reader = WindowedReader() if sorts_all_matches else IndexedReader()
 
     def insert(self, name: Any, data: Any) -> LogRecord:
         entry = validate(LogEntry, {"name": name, "data": data})
@@ -83,31 +96,42 @@ class LogStore:
         return len(result.inserted_ids)
 
     def all(self, limit: Any = DEFAULT_LIMIT) -> list[LogRecord]:
-        """The newest entries first; `limit` is clamped to 1..MAX_LIMIT.
+        """The newest entries first; `limit` is clamped to 1..MAX_LIMIT."""
+        return self.page(limit=limit)["entries"]
 
-        SecantusDB (the local MongoDB stand-in) answers `find().sort().limit()` by sorting the
-        whole collection, seconds at 200,000 entries; a range on `created_at` does use the index.
-        So look back from now over a window that doubles from one second until it holds `limit`
-        entries, then read that window. MongoDB itself would use the index either way.
+    def page(
+        self,
+        *,
+        level: Any = None,
+        name: Any = None,
+        since: Any = None,
+        until: Any = None,
+        q: Any = None,
+        cursor: Any = None,
+        limit: Any = DEFAULT_LIMIT,
+    ) -> LogPage:
+        """One page of the entries that match every filter given, newest first.
+
+        `level` (INFO, WARNING, ERROR) and `name` are exact; `since` (inclusive) and `until`
+        (exclusive) are ISO 8601 times; `q` finds entries whose data contains it, ignoring
+        case. Without `cursor` the page is the newest; a page's `next` and `prev` cursors lead
+        to the pages either side of it (keyset paging: entries arriving meanwhile shift
+        nothing). `limit` is clamped to 1..MAX_LIMIT.
         """
-        limit = _clamp_limit(limit)
+        query = parse_query(level, name, since, until, q)
+        start = Cursor.decode(cursor) if cursor is not None else None
+        request = PageRequest(query, _clamp_limit(limit), start)
         with _storage_errors():
-            window = self._window_holding(limit, _now())
-            cursor = self._collection.find(window).sort(NEWEST_FIRST).limit(limit)
-            return [_record(document) for document in cursor]
-
-    def _window_holding(self, limit: int, now: datetime) -> dict[str, Any]:
-        span = timedelta(seconds=1)
-        while span < LOOKBACK_LIMIT:
-            window = {"created_at": {"$gte": now - span}}
-            if len(list(self._collection.find(window, {"_id": 1}).limit(limit))) >= limit:
-                return window
-            span *= 2
-        return {}
+            page = read_page(self._reader, self._collection, request)
+        return LogPage(
+            entries=[_record(document) for document in page.documents],
+            next=page.next,
+            prev=page.prev,
+        )
 
     def get(self, entry_id: Any) -> LogRecord:
         with _storage_errors():
-            document = self._collection.find_one({"_id": _object_id(entry_id)})
+            document = self._collection.find_one({"_id": {"$in": _entry_ids(entry_id)}})
         if document is None:
             raise NotFound("log entry not found")
         return _record(document)
@@ -133,9 +157,11 @@ class LogStore:
 
     def _ensure_index(self) -> None:
         # Lazily, on the first write: MongoDB may be down when the process starts, and `drop()`
-        # removes the index with the collection. create_index is idempotent on the server.
+        # removes the indexes with the collection. create_indexes is idempotent on the server.
         if not self._indexed:
-            self._collection.create_index(NEWEST_FIRST, name="created_at_newest_first")
+            self._collection.create_indexes(
+                [IndexModel(keys, name=name) for name, keys in INDEXES.items()]
+            )
             self._indexed = True
 
 
@@ -158,6 +184,14 @@ def _record(document: Mapping[str, Any]) -> LogRecord:
         created_at=document["created_at"].isoformat(timespec="milliseconds"),
         updated_at=document["updated_at"].isoformat(timespec="milliseconds"),
     )
+
+
+def _entry_ids(entry_id: Any) -> list[Any]:
+    """The ids `entry_id` may be stored under: the writer's string id, or the ObjectId MongoDB
+    gave entries stored before ids came from the writer. Anything else names no entry."""
+    if not isinstance(entry_id, str) or not entry_id:
+        raise NotFound("log entry not found")
+    return [entry_id, ObjectId(entry_id)] if ObjectId.is_valid(entry_id) else [entry_id]
 
 
 def _object_id(entry_id: Any) -> ObjectId:

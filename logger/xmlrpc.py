@@ -1,14 +1,17 @@
 """A Nameko entrypoint for XML-RPC methods: `@xmlrpc("RPCServer.LogInfo")`.
 
-The server is Nameko's own web server (a SharedExtension whose accept loop runs in a managed
-thread, one green thread per connection, HTTP/1.1 keep-alive) serving an application that speaks
-XML-RPC instead of routing URLs. Each call runs as a Nameko worker (`spawn_worker`), so it gets a
-worker context, dependency injection, error logging, the `max_workers` bound and a graceful stop;
-one slow call never holds up the others.
+The server is the system's HTTP core (`common.web`: a SharedExtension whose accept loop runs in a
+managed thread, one green thread per connection, HTTP/1.1 keep-alive, each request read whole
+within deadlines before a worker is spawned) serving an application that speaks XML-RPC instead
+of routing URLs. Each call runs as a Nameko worker (`spawn_worker`), so it gets a worker context,
+dependency injection, error logging, the `max_workers` bound and a graceful stop; one slow call
+never holds up the others.
 
 Failures are XML-RPC faults, never tracebacks: the faultCode is the HTTP-like status of the error
 (400 invalid input, 404 unknown method, 413 request too large, 500 unexpected, or the status of a
-`common.errors.ServiceError`) and the faultString is safe to show to a client.
+`common.errors.ServiceError`) and the faultString is safe to show to a client. Refusals at the
+HTTP level (framing, timeouts, sizes of the headers, too many connections) are the server's JSON
+envelopes, except the body size, which XML-RPC clients have always been told as a fault.
 """
 
 from __future__ import annotations
@@ -20,70 +23,58 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 from xmlrpc.client import Fault, ResponseError, dumps, loads
 
-from eventlet import wsgi
 from eventlet.event import Event
 from nameko.exceptions import ContainerBeingKilled, IncorrectSignature
 from nameko.extensions import Entrypoint
-from nameko.web.server import HttpOnlyProtocol, WebServer, parse_address
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from common.envelope import error_response
 from common.errors import ServiceError
+from common.web.server import HttpServer
 
 log = logging.getLogger(__name__)
 
-ADDRESS_CONFIG_KEY = "LOGGER_XMLRPC_ADDRESS"
-DEFAULT_ADDRESS = "0.0.0.0:5001"
+XML_MIMETYPE = "text/xml"
 
 
-class XmlRpcRequest(Request):
-    max_content_length = 1024 * 1024
+class XmlRpcServer(HttpServer):
+    """The HTTP core on `LOGGER_XMLRPC_ADDRESS`, dispatching by method name."""
 
+    address_key = "LOGGER_XMLRPC_ADDRESS"
+    limits_key = "LOGGER_XMLRPC_LIMITS"
 
-class XmlRpcServer(WebServer):
-    """Nameko's eventlet WSGI server on `LOGGER_XMLRPC_ADDRESS`, dispatching by method name."""
-
-    # Seconds a kept-alive connection may sit idle, and a client may stall mid-request, before
-    # the server lets go of it (clients such as xmlrpc.client reconnect transparently).
-    idle_timeout = 60
-    socket_timeout = 30
-
-    @property
-    def bind_addr(self) -> Any:
-        return parse_address(self.container.config.get(ADDRESS_CONFIG_KEY, DEFAULT_ADDRESS))
-
-    def get_wsgi_app(self) -> XmlRpcApp:
+    def get_app(self) -> XmlRpcApp:
         return XmlRpcApp({provider.xmlrpc_name: provider for provider in self._providers})
 
-    def get_wsgi_server(
-        self, sock: Any, wsgi_app: Any, protocol: Any = HttpOnlyProtocol, debug: bool = False
-    ) -> wsgi.Server:
-        return wsgi.Server(
-            sock,
-            sock.getsockname(),
-            wsgi_app,
-            protocol=protocol,
-            debug=debug,
-            log=log,
-            log_output=False,  # no access log line per call: this server is on the hot path
-            keepalive=self.idle_timeout,
-            socket_timeout=self.socket_timeout,
-        )
+    def server_error(self, status: int, message: str, request: Request | None) -> Response:
+        if status == 413:
+            size = _readable_size(self.limits.max_body_bytes)
+            fault = dumps(Fault(413, f"request body over {size}"), methodresponse=True)
+            return Response(fault, content_type=XML_MIMETYPE)
+        return super().server_error(status, message, request)
+
+
+def _readable_size(size: int) -> str:
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} bytes"
 
 
 class XmlRpcApp:
-    """WSGI application: parse the call, run the method's entrypoint, answer result or fault."""
+    """Parse the call, run the method's entrypoint, answer its result or a fault."""
 
     def __init__(self, methods: dict[str, XmlRpcMethod]) -> None:
         self.methods = methods
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = XmlRpcRequest(environ)
+        """As a WSGI application (werkzeug's test client drives it so)."""
+        return self.respond(Request(environ))(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
         if request.method != "POST":
-            response = Response("XML-RPC takes POST\n", status=405, headers={"Allow": "POST"})
-        else:
-            response = Response(self.dispatch(request), content_type="text/xml")
-        return response(environ, start_response)
+            return error_response(405, "XML-RPC takes POST", {"Allow": "POST"})
+        return Response(self.dispatch(request), content_type=XML_MIMETYPE)
 
     def dispatch(self, request: Request) -> str:
         try:
@@ -106,9 +97,7 @@ class XmlRpcApp:
     @staticmethod
     def parse(request: Request) -> tuple[tuple[Any, ...], str | None]:
         try:
-            return loads(request.get_data(), use_builtin_types=True)
-        except RequestEntityTooLarge:
-            raise Fault(413, "request body over 1 MiB") from None
+            return loads(request.get_data(cache=False), use_builtin_types=True)
         except (ExpatError, ResponseError, ValueError, TypeError):
             raise Fault(400, "malformed XML-RPC request") from None
 

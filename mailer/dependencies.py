@@ -20,8 +20,6 @@ import os
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
@@ -29,45 +27,10 @@ import eventlet
 from nameko.extensions import DependencyProvider
 
 from common.errors import DownstreamError, DownstreamUnavailable, ServiceError
-from mailer.mail import parse_mailbox
+from common.settings import settings_for
+from mailer.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
-
-ENCRYPTIONS = ("none", "tls", "ssl")
-DEFAULT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    encryption: str
-    username: str
-    password: str = field(repr=False)
-    timeout: float
-    default_sender: Address
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SmtpSettings:
-        """Read and check the MAIL_* and FROM_* values; a bad one stops the service starting."""
-        encryption = str(config.get("MAIL_ENCRYPTION") or "none").lower()
-        if encryption not in ENCRYPTIONS:
-            raise ValueError(f"MAIL_ENCRYPTION must be one of {', '.join(ENCRYPTIONS)}")
-        try:
-            address = parse_mailbox(str(config["FROM_ADDRESS"]))
-        except ValueError as exc:
-            raise ValueError(f"FROM_ADDRESS {exc}") from None
-        return cls(
-            host=str(config["MAIL_HOST"]),
-            port=int(config["MAIL_PORT"]),
-            encryption=encryption,
-            username=str(config.get("MAIL_USERNAME") or ""),
-            password=str(config.get("MAIL_PASSWORD") or ""),
-            timeout=float(config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT),
-            default_sender=Address(
-                display_name=str(config.get("FROM_NAME") or ""), addr_spec=address.addr_spec
-            ),
-        )
 
 
 class SmtpClient:
@@ -163,10 +126,10 @@ def translate(exc: BaseException, timeout: float) -> ServiceError | None:
 
 
 class Smtp(DependencyProvider):
-    """Reads the MAIL_* / FROM_* settings once; every worker gets an `SmtpClient` on them."""
+    """Every worker gets an `SmtpClient` on the mailer's settings (the MAIL_* / FROM_* keys)."""
 
     def setup(self) -> None:
-        self.settings = SmtpSettings.from_config(self.container.config)
+        self.settings = settings_for(self.container, SmtpSettings)
 
     def get_dependency(self, worker_ctx: Any) -> SmtpClient:
         return SmtpClient(self.settings)

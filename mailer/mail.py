@@ -1,8 +1,10 @@
 """The mail a caller asks for: validation of the request and the MIME message built from it.
 
 Every rule lives here so that the RPC and the event path refuse exactly the same inputs with the
-same messages. Header fields are checked for CR/LF before anything else: a line break in From, To
-or Subject would let a caller add headers of their own (a Bcc, say) to the mail we send.
+same messages. Header fields are checked for line breaks before anything else: a line break in
+From, To or Subject would let a caller add headers of their own (a Bcc, say) to the mail we send.
+Not only CR and LF: Python's email package also breaks lines at the other characters
+`str.splitlines` knows (VT, FF, FS, GS, RS, NEL, U+2028, U+2029).
 """
 
 from __future__ import annotations
@@ -26,9 +28,16 @@ MAX_SUBJECT_CHARS = 255
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
+# Every character str.splitlines() breaks a line at, besides CR and LF.
+OTHER_LINE_BREAKS = frozenset("\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def single_line(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("must not contain CR or LF (header injection)")
+    for char in value:
+        if char in OTHER_LINE_BREAKS:
+            raise ValueError(f"must not contain a line break (U+{ord(char):04X}, header injection)")
     return value
 
 

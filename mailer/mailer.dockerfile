@@ -4,12 +4,14 @@
 # (`make build_mail` does it through docker-compose.yml.)
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
-# Dependencies in a virtualenv of their own, in a layer that is rebuilt only when requirements.txt
-# changes. Every requirement ships a wheel, so no compiler is installed here or anywhere.
+# This service's dependencies only (requirements/mailer.txt, pinned by constraints.txt) in a
+# virtualenv of their own, in a layer rebuilt only when those files change. Every requirement
+# ships a wheel, so no compiler is installed here or anywhere.
 FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements.txt constraints.txt /tmp/
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt -c /tmp/constraints.txt
+COPY requirements/base.txt requirements/mailer.txt constraints.txt /tmp/
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir -r /tmp/mailer.txt -c /tmp/constraints.txt
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1

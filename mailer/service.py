@@ -19,8 +19,10 @@ from tenacity import RetryCallState, retry, retry_if_exception_type, wait_expone
 from common.errors import DownstreamUnavailable, ServiceError
 from common.event_handlers import event_handler
 from common.rpc import rpc
+from common.settings import Settings
 from mailer.delivery import deliver
 from mailer.dependencies import Smtp
+from mailer.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def mail_requested_by(source: str) -> Any:
 class MailerService:
     name = "mailer"
 
+    settings = Settings(SmtpSettings)
     smtp = Smtp()
 
     @rpc(expected_exceptions=ServiceError)

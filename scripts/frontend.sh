@@ -15,6 +15,8 @@ PORT=${ADDRESS##*:}
 mkdir -p "$STATE/pids" "$STATE/logs"
 
 say() { printf '[frontend] %s\n' "$*"; }
+# shellcheck source=scripts/processes.sh
+source scripts/processes.sh
 
 running() { [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
 
@@ -53,12 +55,7 @@ stop() {
         say "not running"
         return
     fi
-    local pid; pid=$(cat "$PID_FILE")
-    say "stopping (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$PID_FILE"
+    stop_pid_file "$PID_FILE"
 }
 
 status() {

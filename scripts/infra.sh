@@ -20,6 +20,8 @@ SMTP_PORT=${SMTP_PORT:-1025}
 MAIL_UI_PORT=${MAIL_UI_PORT:-8025}
 
 say() { printf '[infra] %s\n' "$*"; }
+# shellcheck source=scripts/processes.sh
+source scripts/processes.sh
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -77,42 +79,35 @@ postgres_up() {
     wait_port PostgreSQL "$POSTGRES_PORT" 60
 }
 
-mongo_up() {
-    if port_open "$MONGO_PORT"; then
-        say "MongoDB-protocol server answers on :$MONGO_PORT"
+# ours_up NAME LABEL PORT WHAT COMMAND...: unless WHAT already answers on PORT, start COMMAND (one
+# of the servers `make venv` installs) as our daemon NAME and wait for it.
+ours_up() {
+    local name=$1 label=$2 port=$3 what=$4; shift 4
+    if port_open "$port"; then
+        say "$what answers on :$port"
         return
     fi
-    [ -x "$VENV_BIN/secantusd-py" ] || { say "SecantusDB missing: run 'make venv'"; return 1; }
-    say "starting SecantusDB (data in .local/mongo)"
-    start_background secantus "$VENV_BIN/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" \
-        --storage-path "$STATE/mongo" --standalone --log-level WARNING
-    wait_port SecantusDB "$MONGO_PORT" 60
+    [ -x "$1" ] || { say "$label missing: run 'make venv'"; return 1; }
+    say "starting $label (log: $STATE/logs/$name.log)"
+    start_background "$name" "$@"
+    wait_port "$label" "$port" 60
+}
+
+mongo_up() {
+    ours_up secantus SecantusDB "$MONGO_PORT" "MongoDB-protocol server" "$VENV_BIN/secantusd-py" \
+        --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$STATE/mongo" --standalone \
+        --log-level WARNING
 }
 
 maildev_up() {
-    if port_open "$SMTP_PORT"; then
-        say "SMTP catcher answers on :$SMTP_PORT"
-        return
-    fi
-    [ -x "$NODE_BIN/maildev" ] || { say "maildev missing: run 'make venv'"; return 1; }
-    say "starting maildev (mail in .local/mail)"
-    start_background maildev "$NODE_BIN/maildev" -s "$SMTP_PORT" -w "$MAIL_UI_PORT" --ip 127.0.0.1 \
-        --mail-directory "$STATE/mail"
-    wait_port "maildev SMTP" "$SMTP_PORT" 60
+    ours_up maildev maildev "$SMTP_PORT" "SMTP catcher" "$NODE_BIN/maildev" -s "$SMTP_PORT" \
+        -w "$MAIL_UI_PORT" --ip 127.0.0.1 --mail-directory "$STATE/mail"
+    # The tests read caught mail through the web UI's JSON API.
     wait_port "maildev web UI" "$MAIL_UI_PORT" 30
 }
 
 stop_pid() {  # stop_pid NAME: stop a daemon we started, if it still runs
-    local file="$STATE/pids/$1.pid"
-    [ -f "$file" ] || return 0
-    local pid; pid=$(cat "$file")
-    if kill -0 "$pid" 2>/dev/null; then
-        say "stopping $1 (pid $pid)"
-        kill "$pid"
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$file"
+    stop_pid_file "$STATE/pids/$1.pid" "$1"
 }
 
 down() {

@@ -3,12 +3,13 @@ through `GET /logs` and straight from MongoDB."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime
 
 import pytest
 import requests
+
+from testing.waiting import wait_until
 
 ROUTES = {"rabbit": "/log-rabbit", "rpc": "/log-rpc", "grpc": "/log-grpc"}
 MESSAGES = {
@@ -18,19 +19,13 @@ MESSAGES = {
 }
 
 
-def wait_for_entries(mongo_client, database: str, count: int, seconds: float = 15, **query):
-    collection = mongo_client[database]["logs"]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = list(collection.find(query))
-        if len(found) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{count} entries matching {query} not stored within {seconds} s")
+def stored_entries(logs, **query) -> list[dict]:
+    """The entries matching `query`, once there is one (running_system writes to `logs`)."""
+    return wait_until(lambda: list(logs.find(query)), f"an entry matching {query}", timeout=15)
 
 
 @pytest.mark.parametrize("transport", ["rabbit", "rpc", "grpc"])
-def test_each_transport_stores_the_entry(running_system, mongo_client, transport):
+def test_each_transport_stores_the_entry(running_system, logs, transport):
     name, data = f"{transport}-event", f"payload {uuid.uuid4()}"
     response = requests.post(
         running_system.broker_url + ROUTES[transport], json={"log": {"name": name, "data": data}}
@@ -38,7 +33,7 @@ def test_each_transport_stores_the_entry(running_system, mongo_client, transport
     assert response.status_code == 202, response.text
     assert response.json() == {"error": False, "message": MESSAGES[transport].format(name=name)}
 
-    [stored] = wait_for_entries(mongo_client, running_system.mongo_database, 1, data=data)
+    [stored] = stored_entries(logs, data=data)
     assert stored["name"] == name
     assert isinstance(stored["created_at"], datetime)
     assert stored["updated_at"] == stored["created_at"]
@@ -51,7 +46,7 @@ def test_each_transport_stores_the_entry(running_system, mongo_client, transport
     assert datetime.fromisoformat(newest["created_at"])
 
 
-def test_handle_log_uses_the_default_transport_rabbit(running_system, mongo_client):
+def test_handle_log_uses_the_default_transport_rabbit(running_system, logs):
     data = f"via handle {uuid.uuid4()}"
     response = requests.post(
         running_system.broker_url + "/handle",
@@ -59,7 +54,7 @@ def test_handle_log_uses_the_default_transport_rabbit(running_system, mongo_clie
     )
     assert response.status_code == 202
     assert response.json()["message"] == "logged via RabbitMQ"
-    wait_for_entries(mongo_client, running_system.mongo_database, 1, data=data)
+    stored_entries(logs, data=data)
 
 
 @pytest.mark.parametrize("route", ROUTES.values())
@@ -74,12 +69,12 @@ def test_handle_log_uses_the_default_transport_rabbit(running_system, mongo_clie
         ({"name": "n", "data": "d", "level": "LOUD"}, "log.level"),
     ],
 )
-def test_every_transport_applies_the_same_rules(running_system, mongo_client, route, log, message):
+def test_every_transport_applies_the_same_rules(running_system, logs, route, log, message):
     response = requests.post(running_system.broker_url + route, json={"log": log})
     assert response.status_code == 400
     assert response.json()["error"] is True
     assert message in response.json()["message"]
-    assert mongo_client[running_system.mongo_database]["logs"].count_documents({}) == 0
+    assert logs.count_documents({}) == 0
 
 
 def test_logs_limit_and_order(running_system):
@@ -94,13 +89,11 @@ def test_logs_limit_and_order(running_system):
     assert "limit" in bad.json()["message"]
 
 
-def test_a_successful_login_is_logged(running_system, mongo_client):
+def test_a_successful_login_is_logged(running_system, logs):
     response = requests.post(
         running_system.broker_url + "/handle",
         json={"action": "auth", "auth": {"email": "admin@example.com", "password": "verysecret"}},
     )
     assert response.status_code == 202
-    [entry] = wait_for_entries(
-        mongo_client, running_system.mongo_database, 1, name="authentication"
-    )
+    [entry] = stored_entries(logs, name="authentication")
     assert entry["data"] == "admin@example.com logged in"

@@ -1,32 +1,17 @@
 """Mail through the broker, end to end into the real SMTP catcher (maildev), read back through
-its JSON API."""
+its JSON API (`inbox`: only the mail tagged with this test's token)."""
 
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import requests
 from nameko.standalone.events import event_dispatcher
 
 from broker.service import BrokerService
-from conftest import free_port
 from mailer.service import MailerService
-
-
-def mails(maildev: str) -> list[dict]:
-    return requests.get(f"{maildev}/email", timeout=5).json()
-
-
-def wait_for_mail(maildev: str, subject: str, seconds: float = 10) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = [mail for mail in mails(maildev) if mail["subject"] == subject]
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no mail with subject {subject!r} within {seconds} s")
+from testing.ports import free_port
 
 
 def mail_request(**fields) -> dict:
@@ -36,8 +21,8 @@ def mail_request(**fields) -> dict:
     return {"action": "mail", "mail": mail}
 
 
-def test_mail_arrives_with_both_parts(running_system):
-    subject = f"Greetings {uuid.uuid4()}"
+def test_mail_arrives_with_both_parts(running_system, inbox, token):
+    subject = f"Greetings {token}"
     response = requests.post(
         running_system.broker_url + "/handle",
         json=mail_request(subject=subject, message="Grüße aus Köln <script>alert(1)</script>"),
@@ -45,7 +30,8 @@ def test_mail_arrives_with_both_parts(running_system):
     assert response.status_code == 202, response.text
     assert response.json() == {"error": False, "message": "Message sent to you@example.com"}
 
-    mail = wait_for_mail(running_system.mail_ui_url, subject)
+    mail = inbox.wait_for_one()
+    assert mail["subject"] == subject
     assert mail["from"][0]["address"] == "sender@example.com"
     assert mail["to"][0]["address"] == "you@example.com"
     assert "Grüße aus Köln" in mail["text"]
@@ -64,17 +50,17 @@ def test_mail_arrives_with_both_parts(running_system):
         ({"message": "x" * (64 * 1024 + 1)}, 413, "64 KiB"),
     ],
 )
-def test_bad_mail_is_refused_and_nothing_is_sent(running_system, fields, status, message):
-    tag = uuid.uuid4().hex
-    body = mail_request(**{"subject": f"Refused {tag}", **fields})
+def test_bad_mail_is_refused_and_nothing_is_sent(
+    running_system, inbox, token, fields, status, message
+):
+    body = mail_request(**{"subject": f"Refused {token}", **fields})
     body["mail"] = {key: value for key, value in body["mail"].items() if value is not None}
     response = requests.post(running_system.broker_url + "/handle", json=body)
     assert response.status_code == status, response.text
     assert response.json()["error"] is True
     assert message in response.json()["message"]
     time.sleep(0.3)
-    sent = [mail for mail in mails(running_system.mail_ui_url) if tag in mail["subject"]]
-    assert sent == []
+    assert inbox.mails() == []
 
 
 def test_catcher_down_is_an_error_not_202(runner_factory, config_for):
@@ -91,7 +77,7 @@ def test_catcher_down_is_an_error_not_202(runner_factory, config_for):
 
 
 def test_broker_mail_switched_off_is_403_but_events_still_deliver(
-    runner_factory, config_for, maildev
+    runner_factory, config_for, inbox, token
 ):
     broker_port = free_port()
     broker_config = config_for(
@@ -100,7 +86,7 @@ def test_broker_mail_switched_off_is_403_but_events_still_deliver(
     runner_factory(broker_config, BrokerService).start()
     runner_factory(config_for("mailer"), MailerService).start()
 
-    refused_subject = f"Refused {uuid.uuid4()}"
+    refused_subject = f"Refused {token}"
     response = requests.post(
         f"http://127.0.0.1:{broker_port}/handle", json=mail_request(subject=refused_subject)
     )
@@ -110,9 +96,11 @@ def test_broker_mail_switched_off_is_403_but_events_still_deliver(
         "message": "sending mail through the broker is disabled",
     }
     time.sleep(0.3)
-    assert [mail for mail in mails(maildev) if mail["subject"] == refused_subject] == []
+    assert inbox.mails() == []
 
-    subject = f"Asked by event {uuid.uuid4()}"
+    subject = f"Asked by event {token}"
     dispatch = event_dispatcher(broker_config)
     dispatch("auth", "send_mail_requested", mail_request(subject=subject)["mail"])
-    assert wait_for_mail(maildev, subject)["to"][0]["address"] == "you@example.com"
+    mail = inbox.wait_for_one()
+    assert mail["subject"] == subject
+    assert mail["to"][0]["address"] == "you@example.com"

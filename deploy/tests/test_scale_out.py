@@ -1,8 +1,8 @@
 """Scaling an HTTP service on one machine: several `nameko run` processes on the same port.
 
-Nameko's web server binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second process
-on the same address does not fail with "address in use", and the kernel spreads new connections
-among the processes. The README ("Growing past one machine") relies on this.
+The HTTP core (common/web) binds with eventlet's `listen()`, which sets SO_REUSEPORT: a second
+process on the same address does not fail with "address in use", and the kernel spreads new
+connections among the processes. The README ("Growing past one machine") relies on this.
 """
 
 from __future__ import annotations
@@ -10,29 +10,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import psutil
 import requests
 
-from conftest import free_port
 from deploy.tests.project import ROOT
+from testing.ports import free_port, wait_for_port
 
 NAMEKO = Path(sys.executable).parent / "nameko"
 MAX_REQUESTS = 200
 STARTUP_SECONDS = 30
-
-
-def wait_until_listening(process: subprocess.Popen[bytes], port: int) -> None:
-    """Until `process` has its listening socket on `port` (bounded: it may have failed)."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not any(
-        connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
-        for connection in psutil.Process(process.pid).net_connections(kind="tcp")
-    ):
-        assert process.poll() is None and time.monotonic() < deadline, "not listening"
-        time.sleep(0.1)
 
 
 def test_two_processes_share_one_port_and_both_serve(tmp_path: Path):
@@ -51,7 +38,8 @@ def test_two_processes_share_one_port_and_both_serve(tmp_path: Path):
     ]
     try:
         for process in processes:
-            wait_until_listening(process, port)
+            # Each process itself: the port answers as soon as the first one listens.
+            wait_for_port(port, STARTUP_SECONDS, process=process)
         served = [0, 0]
         for _ in range(MAX_REQUESTS):
             # A new connection each time: the kernel picks a process per connection.
@@ -62,9 +50,8 @@ def test_two_processes_share_one_port_and_both_serve(tmp_path: Path):
         assert all(process.poll() is None for process in processes)
         assert all(served), f"requests served per process: {served}"
     finally:
-        # Killed, not stopped: a Nameko process with no AMQP connection reacts to SIGTERM only
-        # when eventlet's hub next wakes up, up to a minute later (graceful stop is not the
-        # subject here).
+        # Killed, not stopped: graceful stop is not the subject here (the test page's own
+        # tests check that SIGTERM stops it at once).
         for process in processes:
             process.kill()
             process.wait()

@@ -10,7 +10,7 @@ from kombu import Connection, Exchange, Queue
 
 from auth.service import AuthService
 from broker.service import BrokerService
-from conftest import free_port
+from testing.ports import free_port
 
 ADMIN = {"email": "admin@example.com", "password": "verysecret"}
 

@@ -8,9 +8,10 @@ from kombu import Connection
 from nameko.testing.services import dummy, entrypoint_hook
 
 from broker.log_publisher import LogEventPublisher
+from common.config import service_config
 from common.errors import ServiceUnavailable
 from common.log_topology import LISTENER_QUEUE
-from conftest import free_port
+from testing.ports import free_port
 
 
 class Publishing:
@@ -34,8 +35,8 @@ def queued_messages(amqp_uri):
         return messages
 
 
-def test_events_are_persistent_json_with_an_id(container_factory, rabbit_config):
-    container = container_factory(Publishing, rabbit_config)
+def test_events_are_persistent_json_with_an_id(container_factory, config_for, rabbit_config):
+    container = container_factory(Publishing, config_for("broker"))
     container.start()
     with entrypoint_hook(container, "publish") as publish:
         message_id = publish("name", "data", "WARNING")
@@ -48,8 +49,8 @@ def test_events_are_persistent_json_with_an_id(container_factory, rabbit_config)
     assert message.properties["message_id"] == message_id
 
 
-def test_a_deleted_queue_is_declared_again(container_factory, rabbit_config):
-    container = container_factory(Publishing, rabbit_config)
+def test_a_deleted_queue_is_declared_again(container_factory, config_for, rabbit_config):
+    container = container_factory(Publishing, config_for("broker"))
     container.start()
     with entrypoint_hook(container, "publish") as publish:
         publish("first", "d", "INFO")
@@ -63,7 +64,10 @@ def test_a_deleted_queue_is_declared_again(container_factory, rabbit_config):
 
 
 def test_rabbitmq_unreachable_fails_fast(container_factory):
-    config = {"AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:{free_port()}//"}
+    config = {
+        **service_config("broker"),
+        "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:{free_port()}//",
+    }
     container = container_factory(Publishing, config)
     container.start()
     started = time.monotonic()

@@ -16,9 +16,9 @@ from nameko.testing.utils import get_extension
 
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceUnavailable
-from conftest import free_port
 from logger.service import LoggerService
-from logger.tests.grpc_process import grpc_server_process
+from testing.grpc_server import grpc_server_process
+from testing.ports import free_port
 
 
 class LoggerClientsService:
@@ -36,11 +36,6 @@ class LoggerClientsService:
     @dummy
     def log_via_grpc(self, name, data):
         return self.grpc_logger.write_log(name, data)
-
-
-@pytest.fixture
-def logs(mongo_client, mongo_database):
-    return mongo_client[mongo_database]["logs"]
 
 
 @pytest.fixture
@@ -106,11 +101,21 @@ def call_concurrently(container, method_name, count):
     return list(eventlet.GreenPool(count).imap(call, range(count)))
 
 
-def test_xmlrpc_log_info_is_stored(start_clients, xmlrpc_url, logs):
-    container = start_clients(LOGGER_XMLRPC_URL=xmlrpc_url)
+@pytest.mark.parametrize(
+    ("setting", "server", "entrypoint", "answer"),
+    [
+        ("LOGGER_XMLRPC_URL", "xmlrpc_url", "log_via_xmlrpc", "Processed payload via RPC: event"),
+        ("LOGGER_GRPC_TARGET", "grpc_target", "log_via_grpc", "logged!"),
+    ],
+    ids=["xmlrpc", "grpc"],
+)
+def test_a_log_call_is_answered_and_stored(
+    request, start_clients, logs, setting, server, entrypoint, answer
+):
+    container = start_clients(**{setting: request.getfixturevalue(server)})
 
-    with entrypoint_hook(container, "log_via_xmlrpc") as log_via_xmlrpc:
-        assert log_via_xmlrpc("event", "payload") == "Processed payload via RPC: event"
+    with entrypoint_hook(container, entrypoint) as log:
+        assert log("event", "payload") == answer
 
     document = logs.find_one()
     assert (document["name"], document["data"]) == ("event", "payload")
@@ -158,16 +163,6 @@ def test_xmlrpc_failures(request, start_clients, silent_server, target, error, m
         log_via_xmlrpc("", "payload")
 
     assert raised.value.message == message
-
-
-def test_grpc_write_log_is_stored(start_clients, grpc_target, logs):
-    container = start_clients(LOGGER_GRPC_TARGET=grpc_target)
-
-    with entrypoint_hook(container, "log_via_grpc") as log_via_grpc:
-        assert log_via_grpc("event", "payload") == "logged!"
-
-    document = logs.find_one()
-    assert (document["name"], document["data"]) == ("event", "payload")
 
 
 def test_grpc_calls_from_many_green_threads_share_one_channel(start_clients, grpc_target, logs):

@@ -2,9 +2,12 @@
 (the real servers: tests/interface/test_logger_clients.py)."""
 
 import http.client
+import socketserver
 import xmlrpc.client
+import xmlrpc.server
 from unittest.mock import Mock
 
+import eventlet
 import grpc
 import pytest
 from eventlet import patcher
@@ -12,6 +15,7 @@ from eventlet.pools import Pool
 from grpc._cython import cygrpc
 
 from broker.logger_clients import GrpcLogClient, GrpcLogger, XmlRpcLogClient, XmlRpcLogger
+from common.config import service_config
 from common.errors import (
     DownstreamError,
     DownstreamUnavailable,
@@ -106,11 +110,13 @@ def test_xmlrpc_failures_map_to_service_errors(failure, error, message):
     assert pool.free() == 1, "a failed call still returns its proxy to the pool"
 
 
-def test_xmlrpc_logger_pools_proxies_up_to_max_workers_and_closes_them_on_stop():
-    container = Mock(
-        config={"LOGGER_XMLRPC_URL": "http://127.0.0.1:9/", "LOGGER_XMLRPC_TIMEOUT": 2},
-        max_workers=3,
-    )
+def broker_container(url: str) -> Mock:
+    config = {**service_config("broker"), "LOGGER_XMLRPC_URL": url, "LOGGER_XMLRPC_TIMEOUT": 2}
+    return Mock(config=config, max_workers=3)
+
+
+def test_xmlrpc_logger_pools_proxies_up_to_max_workers():
+    container = broker_container("http://127.0.0.1:9/")
     provider = XmlRpcLogger().bind(container, "xmlrpc_logger")
     provider.setup()
 
@@ -121,8 +127,56 @@ def test_xmlrpc_logger_pools_proxies_up_to_max_workers_and_closes_them_on_stop()
         assert isinstance(proxy, xmlrpc.client.ServerProxy)
     assert provider.proxies.free() == 3
 
-    provider.stop()
-    assert not provider.proxies.free_items
+
+class KeepAliveHandler(xmlrpc.server.SimpleXMLRPCRequestHandler):
+    """HTTP/1.1, so that a client keeps its connection; counts the connections still open."""
+
+    protocol_version = "HTTP/1.1"
+    open_connections = 0
+
+    def setup(self):
+        super().setup()
+        type(self).open_connections += 1
+
+    def finish(self):
+        type(self).open_connections -= 1
+        super().finish()
+
+
+class KeepAliveServer(socketserver.ThreadingMixIn, xmlrpc.server.SimpleXMLRPCServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def keepalive_server():
+    KeepAliveHandler.open_connections = 0
+    server = KeepAliveServer(("127.0.0.1", 0), KeepAliveHandler, logRequests=False)
+    server.register_function(lambda payload: "ok", "RPCServer.LogInfo")
+    thread = eventlet.spawn(server.serve_forever, poll_interval=0.05)
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.wait()
+
+
+def test_stop_closes_every_connection_the_pool_opened_idle_or_in_use(keepalive_server):
+    container = broker_container(keepalive_server)
+    provider = XmlRpcLogger().bind(container, "xmlrpc_logger")
+    provider.setup()
+
+    with provider.proxies.item() as in_use:
+        assert in_use.RPCServer.LogInfo({"Name": "n", "Data": "d"}) == "ok"
+        with provider.proxies.item() as idle:
+            assert idle.RPCServer.LogInfo({"Name": "n", "Data": "d"}) == "ok"
+        assert KeepAliveHandler.open_connections == 2
+
+        provider.stop()  # one proxy is back in the pool, the other is still out
+
+        with eventlet.Timeout(5, AssertionError("a connection was left open")):
+            while KeepAliveHandler.open_connections:
+                eventlet.sleep(0.01)
 
 
 class FakeRpcError(grpc.RpcError):
@@ -197,7 +251,12 @@ def test_grpc_status_codes_map_to_service_errors(code, details, error, message):
 
 
 def test_grpc_logger_opens_one_channel_in_setup_and_closes_it_on_stop():
-    container = Mock(config={"LOGGER_GRPC_TARGET": "127.0.0.1:9", "LOGGER_GRPC_TIMEOUT": 0.5})
+    config = {
+        **service_config("broker"),
+        "LOGGER_GRPC_TARGET": "127.0.0.1:9",
+        "LOGGER_GRPC_TIMEOUT": 0.5,
+    }
+    container = Mock(config=config)
     provider = GrpcLogger().bind(container, "grpc_logger")
     provider.setup()
 

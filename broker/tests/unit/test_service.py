@@ -8,14 +8,16 @@ from werkzeug.test import EnvironBuilder
 
 from broker.service import BrokerService
 from broker.settings import BrokerSettings
+from common.config import service_config
 from common.errors import Forbidden, InvalidInput
 
-CONFIG = {"LOG_TRANSPORT": "rabbit", "BROKER_MAIL_ENABLED": True}
+CONFIG = {**service_config("broker"), "LOG_TRANSPORT": "rabbit", "BROKER_MAIL_ENABLED": True}
 
 
 def post(body) -> object:
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return EnvironBuilder(method="POST", data=data).get_request()
+    request = EnvironBuilder(method="POST", data=data).get_request()
+    return request
 
 
 def envelope(response) -> dict:
@@ -153,4 +155,4 @@ def test_bad_settings_stop_the_service_at_start(config, message):
 
 
 def test_transport_setting_ignores_case():
-    assert BrokerSettings.from_config({"LOG_TRANSPORT": "GRPC"}).log_transport == "grpc"
+    assert BrokerSettings.from_config({**CONFIG, "LOG_TRANSPORT": "GRPC"}).log_transport == "grpc"

@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from nameko.constants import WEB_SERVER_CONFIG_KEY
-from nameko.testing.utils import find_free_port
 
 from common.config import service_config
-from conftest import RunningSystem
 from gateway_ui.service import GatewayUiService
+from testing.ports import free_port
+from testing.running_system import RunningSystem
 
 pytestmark = pytest.mark.browser
 
@@ -163,7 +163,7 @@ def test_a_wrong_password_shows_the_401_message(
 
 
 def test_an_unreachable_broker_is_shown_plainly(serve_page: Callable[..., str]) -> None:
-    broker_url = f"http://127.0.0.1:{find_free_port()}"  # nothing listens there
+    broker_url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     page_url = serve_page(broker_url, "http://localhost:8025")
     steps = [{"name": "broker", "click": "btn-broker"}]
 

@@ -9,7 +9,7 @@ import pytest
 from nameko.constants import WEB_SERVER_CONFIG_KEY
 
 from common.config import service_config
-from gateway_ui.pages import InvalidSetting
+from common.settings import InvalidSetting
 from gateway_ui.service import GatewayUiService
 
 BROKER_URL = "http://broker.test:9000"

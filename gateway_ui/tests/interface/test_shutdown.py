@@ -1,4 +1,4 @@
-"""`nameko run` of the test page stops promptly on SIGTERM (see PromptShutdown)."""
+"""`nameko run` of the test page stops promptly on SIGTERM (see common/web/process.py)."""
 
 import os
 import signal
@@ -7,7 +7,7 @@ import sys
 import time
 
 from common.config import ROOT
-from conftest import free_port, wait_for_port
+from testing.ports import free_port, wait_for_port
 
 
 def test_sigterm_stops_the_page_within_seconds():
@@ -18,7 +18,7 @@ def test_sigterm_stops_the_page_within_seconds():
         [*command, "gateway_ui.service"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for_port(port)
+        wait_for_port(port, process=process)
         time.sleep(1)  # idle: the hub is asleep when the signal comes
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)

@@ -1,14 +1,12 @@
-"""RabbitMQ and polling helpers for the listener's interface tests."""
+"""RabbitMQ helpers for the listener's interface tests."""
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import eventlet
 from kombu import Connection, Producer, Queue
 from kombu.message import Message
 
@@ -64,15 +62,3 @@ def peek(amqp_uri: str, queue: Queue) -> list[Message]:
             messages.append(message)
         channel.close()  # unacknowledged: back in the queue
     return messages
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    """Poll `condition` until it is truthy; fail after `timeout` seconds (a bound, not a SLA)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        eventlet.sleep(0.05)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from testing.ports import wait_for_port
 
 SECANTUSD = Path(sys.executable).parent / "secantusd-py"
 
@@ -35,21 +35,10 @@ class OwnMongo:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
-        while not self._answers():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"secantusd-py did not start on port {self.port}")
-            time.sleep(0.05)
+        wait_for_port(self.port, 30, process=self._process)
 
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()
             self._process.wait(timeout=30)
             self._process = None
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False

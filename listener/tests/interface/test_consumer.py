@@ -8,8 +8,9 @@ from nameko.testing.services import entrypoint_waiter
 
 from listener.consumer import consume_batches
 from listener.deliveries import Delivery
+from testing.waiting import wait_until
 
-from .helpers import publish_log, publish_logs, queue_depth, wait_until
+from .helpers import publish_log, publish_logs, queue_depth
 
 EXCHANGE = Exchange("logs_topic", type="topic", durable=True)
 QUEUE = Queue("consumer.test", exchange=EXCHANGE, routing_key="log.*", durable=True)

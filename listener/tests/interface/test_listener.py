@@ -14,21 +14,17 @@ import pytest
 
 from common.config import ROOT
 from common.log_topology import LISTENER_QUEUE
-from conftest import free_port
 from listener.deliveries import ATTEMPTS_HEADER, REASON_HEADER, ROUTING_KEY_HEADER, raw_body
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.service import ListenerService
 from logger.service import LoggerService
+from testing.ports import free_port
+from testing.waiting import wait_until
 
-from .helpers import peek, publish_log, publish_logs, queue_depth, wait_until
+from .helpers import peek, publish_log, publish_logs, queue_depth
 from .servers import OwnMongo
 
 FAST_RETRIES = {"RETRY_BACKOFF_BASE": 0.05, "RETRY_BACKOFF_MAX": 0.2}
-
-
-@pytest.fixture
-def logs(mongo_client, mongo_database):
-    return mongo_client[mongo_database]["logs"]
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The batching entrypoint with a mocked container: which messages go to which worker, and what is
 acked or requeued when (against real RabbitMQ: tests/interface/test_consumer.py)."""
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 from unittest.mock import Mock
 
@@ -9,7 +9,9 @@ import eventlet
 import pytest
 from nameko.exceptions import ContainerBeingKilled
 
+from common.config import service_config
 from listener.consumer import BatchConsumer, BatchLimits, BatchQueueConsumer
+from testing.waiting import wait_until
 
 
 def kombu_like_message(number: int) -> Mock:
@@ -23,11 +25,8 @@ def kombu_like_message(number: int) -> Mock:
     return message
 
 
-def wait_for(condition: Callable[[], Any], what: str) -> None:
-    """Let the entrypoint's threads run until `condition` holds (a bound, not a SLA)."""
-    with eventlet.Timeout(5, AssertionError(f"timed out waiting for {what}")):
-        while not condition():
-            eventlet.sleep(0.001)
+# Lets the entrypoint's threads run until a condition holds; mocks answer at once, so poll often.
+wait_for = partial(wait_until, timeout=5, interval=0.001)
 
 
 @pytest.fixture
@@ -166,15 +165,16 @@ def test_kill_gives_back_the_batch_being_filled_at_once_and_takes_no_more(entryp
 
 
 def test_the_prefetch_leaves_room_for_max_workers_full_batches(container):
-    container.config["BATCH_MAX_SIZE"] = 128
+    container.config.update({"BATCH_MAX_SIZE": 128, "BATCH_LINGER": 0.05})
     assert BatchQueueConsumer().bind(container).prefetch_count == 4 * 128
 
 
 def test_batch_limits_come_from_the_config_with_defaults():
-    assert BatchLimits.from_config({"BATCH_MAX_SIZE": "7", "BATCH_LINGER": "0.2"}) == BatchLimits(
+    assert BatchLimits.from_config({"BATCH_MAX_SIZE": 7, "BATCH_LINGER": 0.2}) == BatchLimits(
         max_size=7, linger=0.2
     )
-    assert BatchLimits.from_config({}) == BatchLimits()
+    defaults = BatchLimits.from_config(service_config("listener"))  # config.yaml's
+    assert defaults == BatchLimits(max_size=128, linger=0.05)
 
 
 @pytest.mark.parametrize(
@@ -186,4 +186,4 @@ def test_batch_limits_come_from_the_config_with_defaults():
 )
 def test_invalid_batch_limits_are_refused(config, message):
     with pytest.raises(ValueError, match=message):
-        BatchLimits.from_config(config)
+        BatchLimits.from_config({**service_config("listener"), **config})

@@ -4,6 +4,7 @@ from unittest.mock import ANY, Mock
 
 import pytest
 
+from common.config import service_config
 from common.errors import DownstreamUnavailable
 from listener.deliveries import (
     ATTEMPTS_HEADER,
@@ -56,13 +57,14 @@ def test_backoff_doubles_up_to_the_cap_then_gives_up(failed, delay):
 
 def test_the_policy_reads_the_config_and_has_defaults():
     assert RetryPolicy.from_config(
-        {"RETRY_MAX_ATTEMPTS": 2, "RETRY_BACKOFF_BASE": "0.1", "RETRY_BACKOFF_MAX": 3}
+        {"RETRY_MAX_ATTEMPTS": 2, "RETRY_BACKOFF_BASE": 0.1, "RETRY_BACKOFF_MAX": 3}
     ) == RetryPolicy(max_attempts=2, backoff_base=0.1, backoff_max=3.0)
-    assert RetryPolicy.from_config({}) == RetryPolicy()
+    defaults = RetryPolicy.from_config(service_config("listener"))  # config.yaml's
+    assert defaults == RetryPolicy(max_attempts=10, backoff_base=1.0, backoff_max=30.0)
 
 
 def test_the_default_policy_rides_out_a_two_minute_outage():
-    policy = RetryPolicy()
+    policy = RetryPolicy.from_config(service_config("listener"))
     waits = [policy.next_delay(failed) for failed in range(1, policy.max_attempts)]
     assert sum(waits) >= 120
     assert policy.next_delay(policy.max_attempts) is None
@@ -80,61 +82,52 @@ def test_failure_reason(exc, reason):
     assert failure_reason(exc) == reason
 
 
-def test_a_first_failure_goes_to_the_retry_queue_with_the_first_delay():
+@pytest.mark.parametrize(
+    ("delivery", "reason", "queue", "bookkeeping", "expiration"),
+    [
+        pytest.param(
+            first_delivery(),
+            "logger service is not running",
+            RETRY_QUEUE,
+            {ATTEMPTS_HEADER: 1, REASON_HEADER: "logger service is not running"},
+            0.5,
+            id="a-first-failure-goes-to-the-retry-queue-with-the-first-delay",
+        ),
+        pytest.param(
+            retried_delivery(attempts=2),
+            "still down",
+            RETRY_QUEUE,
+            {ATTEMPTS_HEADER: 3, REASON_HEADER: "still down"},
+            1.5,
+            id="a-retried-message-keeps-its-routing-key-and-counts-up-without-rabbitmq-headers",
+        ),
+        pytest.param(
+            retried_delivery(attempts=3),
+            "still down",
+            DEAD_LETTER_QUEUE,
+            {
+                ATTEMPTS_HEADER: 4,
+                REASON_HEADER: "gave up after 4 attempts: still down",
+                DEAD_LETTERED_AT_HEADER: ANY,
+            },
+            None,
+            id="the-last-allowed-failure-dead-letters-the-message-with-the-reason",
+        ),
+    ],
+)
+def test_a_failure_republishes_the_original_with_its_bookkeeping(
+    delivery, reason, queue, bookkeeping, expiration
+):
     publish = Mock()
-    Redeliverer(publish, POLICY).retry(first_delivery(), "logger service is not running")
+    Redeliverer(publish, POLICY).retry(delivery, reason)
     publish.assert_called_once_with(
         BODY,
-        routing_key=RETRY_QUEUE.name,
-        headers={
-            "trace": "abc",
-            ATTEMPTS_HEADER: 1,
-            REASON_HEADER: "logger service is not running",
-            ROUTING_KEY_HEADER: "log.WARNING",
-        },
+        routing_key=queue.name,
+        headers={"trace": "abc", ROUTING_KEY_HEADER: "log.WARNING", **bookkeeping},
         message_id="m-1",
         content_type="application/json",
         content_encoding="utf-8",
-        expiration=0.5,
-    )
-
-
-def test_a_retried_message_keeps_its_routing_key_and_counts_up_without_rabbitmq_headers():
-    publish = Mock()
-    Redeliverer(publish, POLICY).retry(retried_delivery(attempts=2), "still down")
-    publish.assert_called_once_with(
-        BODY,
-        routing_key=RETRY_QUEUE.name,
-        headers={
-            "trace": "abc",
-            ATTEMPTS_HEADER: 3,
-            REASON_HEADER: "still down",
-            ROUTING_KEY_HEADER: "log.WARNING",
-        },
-        message_id="m-1",
-        content_type="application/json",
-        content_encoding="utf-8",
-        expiration=1.5,
-    )
-
-
-def test_the_last_allowed_failure_dead_letters_the_message_with_the_reason():
-    publish = Mock()
-    Redeliverer(publish, POLICY).retry(retried_delivery(attempts=3), "still down")
-    publish.assert_called_once_with(
-        BODY,
-        routing_key=DEAD_LETTER_QUEUE.name,
-        headers={
-            "trace": "abc",
-            ATTEMPTS_HEADER: 4,
-            REASON_HEADER: "gave up after 4 attempts: still down",
-            ROUTING_KEY_HEADER: "log.WARNING",
-            DEAD_LETTERED_AT_HEADER: ANY,
-        },
-        message_id="m-1",
-        content_type="application/json",
-        content_encoding="utf-8",
-        expiration=None,
+        expiration=expiration,
     )
 
 

@@ -1,9 +1,10 @@
-"""A LoggerService container per test on the test's RabbitMQ vhost and its own Mongo database."""
+"""A LoggerService container per test on the test's RabbitMQ vhost and its own Mongo database
+(read directly through the root conftest's `logs`)."""
 
 import pytest
 
-from conftest import free_port
 from logger.service import LoggerService
+from testing.ports import free_port
 
 
 @pytest.fixture
@@ -20,9 +21,3 @@ def logger_container(container_factory, logger_config):
     container = container_factory(LoggerService, logger_config)
     container.start()
     return container
-
-
-@pytest.fixture
-def logs(mongo_client, mongo_database):
-    """The `logs` collection the container writes to, read directly."""
-    return mongo_client[mongo_database]["logs"]

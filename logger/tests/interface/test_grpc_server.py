@@ -8,8 +8,10 @@ import pymongo
 import pytest
 
 from common.validation import MAX_LOG_DATA_BYTES
-from conftest import MONGO_URI, free_port
-from logger.tests.grpc_process import call_from_plain_process, grpc_server_process
+from testing.grpc_client import call_from_plain_process
+from testing.grpc_server import grpc_server_process
+from testing.infrastructure import MONGO_URI
+from testing.ports import free_port
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from unittest.mock import Mock
 
 import pytest
 
+from common.config import service_config
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput
 from logger.dependencies import LogStorage
 from logger.event_handlers import StoringEventHandler
@@ -12,9 +13,12 @@ from logger.storage import LogStore
 
 
 def test_log_storage_shares_one_client_from_setup_to_stop(mongo_database):
-    container = Mock(
-        config={"MONGO_URI": "mongodb://127.0.0.1:27017", "MONGO_DATABASE": mongo_database}
-    )
+    config = {
+        **service_config("logger"),
+        "MONGO_URI": "mongodb://127.0.0.1:27017",
+        "MONGO_DATABASE": mongo_database,
+    }
+    container = Mock(config=config)
     provider = LogStorage().bind(container, "storage")
 
     provider.setup()

@@ -8,8 +8,9 @@ from bson import ObjectId
 
 from common.errors import DownstreamUnavailable, InvalidInput, NotFound
 from common.validation import MAX_LOG_DATA_BYTES
-from conftest import free_port
+from logger.log_readers import INDEXES
 from logger.storage import MAX_LIMIT, LogStore, mongo_client
+from testing.ports import free_port
 
 
 @pytest.fixture
@@ -17,9 +18,9 @@ def database(mongo_client, mongo_database):
     return mongo_client[mongo_database]
 
 
-@pytest.fixture
-def store(database):
-    return LogStore(database)
+@pytest.fixture(params=[False, True], ids=["plain-query", "time-windows"])
+def store(request, database):
+    return LogStore(database, sorts_all_matches=request.param)
 
 
 def parse_time(value: str) -> datetime:
@@ -41,11 +42,12 @@ def test_insert_returns_the_entry_as_stored(store, database):
     assert abs(parse_time(entry["created_at"]) - before) < timedelta(minutes=1)
 
 
-def test_insert_creates_the_created_at_index(store, database):
+def test_insert_creates_the_indexes_listings_read(store, database):
     store.insert("event", "data")
 
     keys = [index["key"] for index in database.logs.index_information().values()]
     assert [("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)] in keys
+    assert all(list(index) in keys for index in INDEXES.values())
 
 
 def test_all_returns_newest_first_within_the_limit(store):
@@ -167,19 +169,19 @@ def test_drop_deletes_everything_and_the_next_write_restores_the_index(store, da
 
     store.insert("second", "data")
     assert [entry["name"] for entry in store.all()] == ["second"]
-    assert len(database.logs.index_information()) == 2
+    assert len(database.logs.index_information()) == 1 + len(INDEXES)
 
 
-def test_an_unreachable_server_fails_as_unavailable():
-    client = mongo_client(
-        {"MONGO_URI": f"mongodb://127.0.0.1:{free_port()}", "MONGO_TIMEOUT_MS": 200}
-    )
-    store = LogStore(client["logs"])
+@pytest.mark.parametrize("sorts_all_matches", [False, True])
+def test_an_unreachable_server_fails_as_unavailable(sorts_all_matches):
+    client = mongo_client(f"mongodb://127.0.0.1:{free_port()}", timeout_ms=200)
+    store = LogStore(client["logs"], sorts_all_matches=sorts_all_matches)
     try:
         for operation in (
             lambda: store.insert("name", "data"),
             lambda: store.insert_many([{"name": "name", "data": "data"}]),
             lambda: store.all(),
+            lambda: store.page(level="ERROR", q="timeout"),
             lambda: store.get(str(ObjectId())),
             lambda: store.drop(),
         ):

@@ -1,64 +1,17 @@
-"""Fixtures for the mailer against real RabbitMQ and a real SMTP catcher (maildev)."""
+"""Fixtures for the mailer against real RabbitMQ and a real SMTP catcher (maildev); the catcher's
+mail is read through the root conftest's `inbox` (testing/inbox.py)."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import eventlet
 import pytest
-import requests
 from nameko.containers import ServiceContainer
 
-from conftest import SMTP_HOST, SMTP_PORT
 from mailer.service import MailerService
-
-ARRIVAL_DEADLINE = 10.0
-
-
-class Inbox:
-    """The catcher's mail, read through maildev's JSON API, filtered by a per-test token.
-
-    The catcher is shared, so a test only looks at mail carrying its own token (in the subject or
-    the recipient).
-    """
-
-    def __init__(self, api: str, token: str) -> None:
-        self.api = api
-        self.token = token
-
-    def mails(self) -> list[dict[str, Any]]:
-        response = requests.get(f"{self.api}/email", timeout=5)
-        response.raise_for_status()
-        return [mail for mail in response.json() if self._ours(mail)]
-
-    def wait_for_one(self) -> dict[str, Any]:
-        deadline = time.monotonic() + ARRIVAL_DEADLINE
-        while not (mails := self.mails()) and time.monotonic() < deadline:
-            eventlet.sleep(0.05)
-        assert len(mails) == 1, f"expected one mail tagged {self.token}, got {len(mails)}"
-        return mails[0]
-
-    def source(self, mail: dict[str, Any]) -> bytes:
-        response = requests.get(f"{self.api}/email/{mail['id']}/source", timeout=5)
-        response.raise_for_status()
-        return response.content
-
-    def _ours(self, mail: dict[str, Any]) -> bool:
-        recipients = " ".join(to["address"] for to in mail.get("to") or [])
-        return self.token in (mail.get("subject") or "") or self.token in recipients
-
-
-@pytest.fixture
-def token() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-def inbox(maildev: str, token: str) -> Inbox:
-    return Inbox(maildev, token)
+from testing.infrastructure import SMTP_HOST, SMTP_PORT
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
 from tenacity import wait_fixed
 
-from conftest import SMTP_HOST, SMTP_PORT
 from mailer.service import MAIL_REQUESTED, deliver_when_reachable
+from testing.infrastructure import SMTP_HOST, SMTP_PORT
 
 
 @pytest.mark.parametrize("source", ["auth", "broker", "listener", "logger"])

@@ -9,7 +9,7 @@ from lxml import html as lxml_html
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput, PayloadTooLarge
-from conftest import free_port
+from testing.ports import free_port
 
 RPC_TIMEOUT = 30
 

@@ -4,8 +4,8 @@ import cssutils
 import pytest
 from lxml import html as lxml_html
 
-from conftest import free_port
 from mailer.rendering import TEMPLATES, inline_css, paragraphs, render
+from testing.ports import free_port
 
 
 def template_rules() -> dict[str, dict[str, tuple[str, str]]]:

@@ -1,0 +1,138 @@
+"""A RabbitMQ restart (`stop_app`, 10 s, `start_app`) under stock Nameko 2.14.1, as it is today.
+
+Issue 9's first fault, reproduced on a private node, deterministically: two services, `quick`
+(idle when RabbitMQ goes away) and `slow` (a worker in flight, due to reply during the outage).
+One restart per module; the tests read what it did.
+
+`test_today_a_reply_due_during_the_outage_kills_the_service` records the crash the fix for
+issue 9 removes: when the fix lands it fails, and becomes the guarantee (turn it around).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import eventlet
+import pytest
+from kombu import Connection
+from kombu.exceptions import OperationalError
+from nameko.containers import ServiceContainer
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from testing.rabbit_nodes import RabbitNode
+
+log = logging.getLogger(__name__)
+OUTAGE_SECONDS = 10
+slow_worker_started = eventlet.Event()
+
+
+class Quick:
+    name = "quick"
+
+    @rpc
+    def echo(self, value: int) -> int:
+        return value
+
+
+class Slow:
+    name = "slow"
+
+    @rpc
+    def work(self, value: int) -> int:
+        slow_worker_started.send()
+        # Still working when stop_app closes the connections (within ~1.5 s): replies during
+        # the outage. (With 1 s, the reply sometimes beat the close, and the container lived.)
+        eventlet.sleep(3)
+        return value
+
+
+@dataclass
+class Restart:
+    quick_died: bool
+    slow_died: bool
+    slow_error: BaseException | None
+    inflight_error: BaseException | None  # the caller of the slow call made before the stop
+    recovered_after: float | None  # from start_app answering to quick's first answer
+    slow_requests_left: int
+
+
+def call(config: dict[str, str], service: str, method: str, timeout: float) -> BaseException | None:
+    try:
+        with ClusterRpcProxy(config, timeout=timeout) as proxy:
+            getattr(getattr(proxy, service), method)(1)
+    except Exception as exc:
+        return exc
+    return None
+
+
+@pytest.fixture(scope="module")
+def restart(rabbit_node_shared: RabbitNode) -> Iterator[Restart]:
+    node = rabbit_node_shared
+    node.ensure_running()
+    config = {"AMQP_URI": node.amqp_uri}
+    quick, slow = ServiceContainer(Quick, config), ServiceContainer(Slow, config)
+    try:
+        quick.start()
+        slow.start()
+        inflight = eventlet.spawn(call, config, "slow", "work", 30)
+        with eventlet.Timeout(10):
+            slow_worker_started.wait()
+        node.stop_app()
+        eventlet.sleep(OUTAGE_SECONDS)
+        node.start_app()
+        ready = time.monotonic()
+        recovered_after = None
+        while recovered_after is None and time.monotonic() - ready < 60:
+            if call(config, "quick", "echo", 1) is None:
+                recovered_after = time.monotonic() - ready
+        slow_error = None
+        if slow._died.ready():
+            try:
+                slow.wait()
+            except Exception as exc:
+                slow_error = exc
+        yield Restart(
+            quick_died=quick._died.ready(),
+            slow_died=slow._died.ready(),
+            slow_error=slow_error,
+            inflight_error=inflight.wait(),
+            recovered_after=recovered_after,
+            slow_requests_left=passive_count(node, "rpc-slow"),
+        )
+    finally:
+        for container in (quick, slow):
+            container.kill()
+
+
+def passive_count(node: RabbitNode, queue: str) -> int:
+    with Connection(node.amqp_uri) as connection:
+        return connection.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def test_an_idle_service_survives_a_restart_and_answers_again_within_seconds(
+    restart: Restart,
+) -> None:
+    # Nameko's QueueConsumer retries every 2, 4, 6, 8... s: the first answer waits for the
+    # next retry after RabbitMQ is back (1.5 to 8 s measured here).
+    assert not restart.quick_died
+    assert restart.recovered_after is not None and restart.recovered_after < 30
+    log.info("quick answers %.1f s after start_app", restart.recovered_after)
+
+
+def test_today_a_reply_due_during_the_outage_kills_the_service(restart: Restart) -> None:
+    # Rpc.handle_result -> Responder.send_response -> Publisher.publish (retry_policy
+    # {"max_retries": 3}) gives up with kombu's OperationalError; the exception leaves the
+    # worker thread, and ServiceContainer._handle_thread_exited kills the whole container.
+    assert restart.slow_died
+    assert isinstance(restart.slow_error, OperationalError)
+    frames = [frame.name for frame in traceback.extract_tb(restart.slow_error.__traceback__)]
+    assert "send_response" in frames
+    # The request was never acknowledged: it waits in rpc-slow to be worked again, although
+    # its caller already got an error (the in-flight call fails; see the report for which).
+    assert restart.inflight_error is not None
+    assert restart.slow_requests_left >= 1
