@@ -5,7 +5,9 @@ did, or e.g. `LOGGER_XMLRPC_ADDRESS`) and its limits from a mapping under anothe
 (`WEB_SERVER_LIMITS`, `LOGGER_XMLRPC_LIMITS`), UPPER_CASE like every config key. The values are
 written once, in each service's config.yaml; this model holds their types and constraints, and is
 checked once when the server is set up: a bad value stops the service at start with a message
-naming the key, instead of failing requests later.
+naming the key, instead of failing requests later. The error is `InvalidSetting`, as for every
+other setting: `nameko run` exits non-zero on it (it prints Nameko's own `ConfigurationError` and
+exits 0, which a supervisor or an orchestrator would take for a clean stop).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pydantic import (
     PositiveInt,
     ValidationError,
 )
+
+from common.settings import InvalidSetting
 
 
 class ServerLimits(BaseModel):
@@ -66,22 +70,25 @@ class ServerSettings(BaseModel):
 def load_server_settings(
     config: Mapping[str, Any], address_key: str, limits_key: str, service: str
 ) -> ServerSettings:
-    """The server's settings from a container config, or `ConfigurationError` naming the key."""
+    """The server's settings from a container config, or `InvalidSetting` naming the key."""
     where = f"{service} config"
     if address_key not in config:
-        raise ConfigurationError(f"{where}: {address_key} is required")
-    address = parse_address(str(config[address_key]))
+        raise InvalidSetting(f"{where}: {address_key} is required")
+    try:
+        address = parse_address(str(config[address_key]))
+    except ConfigurationError as exc:
+        raise InvalidSetting(f"{where}: {address_key}: {exc}") from None
     limits = config.get(limits_key)
     if not isinstance(limits, Mapping):
-        raise ConfigurationError(f"{where}: {limits_key} must be a mapping of the server's limits")
+        raise InvalidSetting(f"{where}: {limits_key} must be a mapping of the server's limits")
     try:
         return ServerSettings(address=address, limits=ServerLimits.model_validate(dict(limits)))
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join([limits_key, *map(str, error["loc"])])
         if error["type"] == "missing":
-            raise ConfigurationError(f"{where}: {key} is required") from None
+            raise InvalidSetting(f"{where}: {key} is required") from None
         if error["type"] == "extra_forbidden":
-            raise ConfigurationError(f"{where}: {key} is not a setting of the server") from None
+            raise InvalidSetting(f"{where}: {key} is not a setting of the server") from None
         message = error["msg"].replace("Input should be", "must be")
-        raise ConfigurationError(f"{where}: {key} {message}, got {error['input']!r}") from None
+        raise InvalidSetting(f"{where}: {key} {message}, got {error['input']!r}") from None

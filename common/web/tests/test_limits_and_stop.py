@@ -7,8 +7,9 @@ import time
 import eventlet
 import pytest
 import requests
-from nameko.exceptions import ConfigurationError, IncorrectSignature
+from nameko.exceptions import IncorrectSignature
 
+from common.settings import InvalidSetting
 from common.web.entrypoint import http
 from common.web.server import HttpServer
 from common.web.tests.sample_service import LIMITS, Gate, SampleService
@@ -142,7 +143,7 @@ def test_bad_settings_stop_the_start_naming_the_key(container_factory, config, m
     base = {"WEB_SERVER_ADDRESS": "127.0.0.1:0", "WEB_SERVER_LIMITS": LIMITS}
     container = container_factory(SampleService, {**base, **config})
 
-    with pytest.raises(ConfigurationError, match=message.replace("`", ".")):
+    with pytest.raises(InvalidSetting, match=message.replace("`", ".")):
         container.start()
 
 
