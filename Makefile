@@ -49,13 +49,18 @@ revision: migrate
 	@test -n "$(REV)" -a -n "$(MESSAGE)" || { echo 'usage: make revision REV=0002 MESSAGE="what it changes"' >&2; exit 2; }
 	$(BIN)/alembic -c auth/alembic.ini revision --autogenerate --rev-id "$(REV)" -m "$(MESSAGE)"
 
-## run: start infrastructure and every service in the foreground (Ctrl-C stops everything)
+## run: start infrastructure and every service under supervisord in the foreground (Ctrl-C stops the services)
 run: infra migrate
 	@echo "broker API      http://localhost:8080   (try: curl -s -XPOST localhost:8080/)"
 	@echo "test page       http://localhost:8081"
 	@echo "caught mail     http://localhost:8025"
 	@echo "RabbitMQ        http://localhost:15672  (guest/guest)"
-	$(BIN)/honcho start -f Procfile
+	@echo "processes       make ps   (Ctrl-C stops them; the infrastructure keeps running: make infra-down)"
+	$(BIN)/python scripts/supervise.py run
+
+## ps: the state of every process `make run` supervises (supervisorctl status)
+ps:
+	$(BIN)/python scripts/supervise.py ctl status
 
 ## test: create the virtualenv if needed, start infrastructure, lint, run the whole test suite
 test: infra chromium
@@ -101,6 +106,6 @@ constraints: venv
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down cluster cluster-down migrate revision run test lint chromium protos start stop dlq dlq-replay bench constraints
+.PHONY: help venv infra infra-down cluster cluster-down migrate revision run ps test lint chromium protos start stop dlq dlq-replay bench constraints
 
 include make/containers.mk

@@ -1,0 +1,235 @@
+"""`make run` under supervisord (scripts/supervise.py), with real processes on free ports, this
+test's RabbitMQ vhost and databases.
+
+- Each service SIGKILLed in turn under light load comes back by itself within seconds (its port
+  answers, or its queue has a consumer again), and the others never stop answering.
+- A service that cannot work exits non-zero and is retried with backoff while the others run;
+  SIGTERM to supervisord stops everything within 10 s, leaving no process, pid file or socket.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from amqp.exceptions import NotFound
+from kombu import Connection
+
+from common.log_topology import LISTENER_QUEUE_NAME
+from testing.infrastructure import MONGO_URI, SMTP_HOST, SMTP_PORT
+from testing.ports import free_port, port_answers
+from testing.supervised import Supervised, supervised_system
+from testing.waiting import wait_until
+
+PROGRAMS = ["broker", "auth", "logger", "logger_grpc", "listener", "mailer", "gateway_ui"]
+START_SECONDS = 120  # seven Python processes importing at once on a loaded two-core machine
+BACK_SECONDS = 45  # a bound for one service's restart, not its typical time (a few seconds)
+STOP_SECONDS = 10  # what `make run` promises for Ctrl-C
+
+
+@pytest.fixture
+def short_state() -> Iterator[Path]:
+    """supervisord's state directory: short, since it holds a Unix socket (108 bytes at most)."""
+    with tempfile.TemporaryDirectory(prefix="sv-") as directory:
+        yield Path(directory)
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {name: free_port() for name in ("broker", "page", "xmlrpc", "grpc")}
+
+
+@pytest.fixture
+def system_env(rabbit_config, users_db_uri, mongo_database, maildev, ports) -> dict[str, str]:
+    return {
+        "AMQP_URI": rabbit_config["AMQP_URI"],
+        "DATABASE_URI": users_db_uri,
+        "MONGO_URI": MONGO_URI,
+        "MONGO_DATABASE": mongo_database,
+        "MAIL_HOST": SMTP_HOST,
+        "MAIL_PORT": str(SMTP_PORT),
+        "BROKER_ADDRESS": f"127.0.0.1:{ports['broker']}",
+        "GATEWAY_UI_ADDRESS": f"127.0.0.1:{ports['page']}",
+        "BROKER_URL": f"http://127.0.0.1:{ports['broker']}",
+        "MAIL_UI_URL": maildev,
+        "LOGGER_XMLRPC_ADDRESS": f"127.0.0.1:{ports['xmlrpc']}",
+        "LOGGER_XMLRPC_URL": f"http://127.0.0.1:{ports['xmlrpc']}/",
+        "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{ports['grpc']}",
+        "LOGGER_GRPC_TARGET": f"127.0.0.1:{ports['grpc']}",
+    }
+
+
+def answers_ping(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/ping", timeout=3).status_code == 200
+        except requests.RequestException:
+            return False
+
+    return check
+
+
+def consumed(amqp_uri: str, queue: str) -> Callable[[], bool]:
+    """Whether some process consumes `queue` (a passive declare: AMQP's answer, without delay)."""
+
+    def check() -> bool:
+        try:
+            with Connection(amqp_uri, connect_timeout=3) as connection:
+                return connection.default_channel.queue_declare(queue, passive=True)[2] > 0
+        except (NotFound, OSError):
+            return False
+
+    return check
+
+
+def listening(port: int) -> Callable[[], bool]:
+    return lambda: port_answers(port)
+
+
+def probes(amqp_uri: str, ports: dict[str, int]) -> dict[str, Callable[[], bool]]:
+    """How to tell, from outside, that each program works."""
+    return {
+        "broker": answers_ping(ports["broker"]),
+        "auth": consumed(amqp_uri, "rpc-auth"),
+        "logger": lambda: consumed(amqp_uri, "rpc-logger")() and port_answers(ports["xmlrpc"]),
+        "logger_grpc": listening(ports["grpc"]),
+        "listener": consumed(amqp_uri, LISTENER_QUEUE_NAME),
+        "mailer": consumed(amqp_uri, "rpc-mailer"),
+        "gateway_ui": answers_ping(ports["page"]),
+    }
+
+
+class Watch(threading.Thread):
+    """Checks every probe in a loop, and posts a log event through the broker every 50 ms (the
+    light load), until stopped; keeps each failure with its time."""
+
+    def __init__(self, checks: dict[str, Callable[[], bool]], broker_port: int) -> None:
+        super().__init__(daemon=True)
+        self.checks = checks
+        self.url = f"http://127.0.0.1:{broker_port}/log-rabbit"
+        self.failures: list[tuple[float, str]] = []
+        self.posts: list[tuple[float, int]] = []  # (time, status; 0 for no answer)
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            for name, check in self.checks.items():
+                if not check():
+                    self.failures.append((time.monotonic(), name))
+            try:
+                body = {"log": {"name": "supervision", "data": "light load"}}
+                status = requests.post(self.url, json=body, timeout=5).status_code
+            except requests.RequestException:
+                status = 0
+            self.posts.append((time.monotonic(), status))
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.running = False
+        self.join(timeout=30)
+
+
+def wait_all_up(system: Supervised, checks: dict[str, Callable[[], bool]]) -> None:
+    for name, check in checks.items():
+        wait_until(check, f"{name} to work\n{system.output()[-3000:]}", timeout=START_SECONDS)
+
+
+@pytest.mark.timeout(600)
+def test_each_service_killed_in_turn_is_back_within_seconds_and_the_others_keep_answering(
+    system_env, ports, short_state
+):
+    checks = probes(system_env["AMQP_URI"], ports)
+    with supervised_system(system_env, short_state) as system:
+        wait_all_up(system, checks)
+        watch = Watch(checks, ports["broker"])
+        watch.start()
+        try:
+            back_after = {}
+            for program in PROGRAMS:
+                old_pid = system.pid(program)
+                assert old_pid, system.ctl("status")
+                killed_at = time.monotonic()
+                os.kill(old_pid, signal.SIGKILL)
+                wait_until(
+                    lambda p=program, old=old_pid: system.pid(p) not in (0, old),
+                    f"supervisord to start {program} again",
+                    timeout=BACK_SECONDS,
+                    interval=0.2,
+                )
+                wait_until(
+                    checks[program],
+                    f"{program} to work again\n{system.output()[-3000:]}",
+                    timeout=BACK_SECONDS,
+                    interval=0.1,
+                )
+                back_at = time.monotonic()
+                back_after[program] = round(back_at - killed_at, 1)
+                others = [
+                    name
+                    for when, name in watch.failures
+                    if killed_at <= when <= back_at and name != program
+                ]
+                assert others == [], f"{others} stopped answering while {program} was down"
+                if program != "broker":
+                    refused = [s for when, s in watch.posts if killed_at <= when and s != 202]
+                    assert refused == [], f"log events refused while {program} was down"
+        finally:
+            watch.stop()
+        print(f"back after SIGKILL (s): {back_after}")  # noqa: T201
+        assert "exited: listener (terminated by SIGKILL; not expected)" in system.output()
+        assert system.process.poll() is None
+
+
+@pytest.mark.timeout(600)
+def test_a_service_that_cannot_start_is_retried_while_the_others_run_and_sigterm_stops_all(
+    system_env, ports, short_state
+):
+    """The gRPC server's port is taken: it exits 1 at every start and supervisord backs it off,
+    the others serve; once the port is free it starts by itself. Then SIGTERM stops all."""
+    checks = probes(system_env["AMQP_URI"], ports)
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", ports["grpc"]))
+    squatter.listen()
+    with supervised_system(system_env, short_state) as system:
+        try:
+            for name, check in checks.items():
+                if name != "logger_grpc":
+                    wait_until(check, f"{name} to work", timeout=START_SECONDS, interval=0.2)
+            wait_until(
+                lambda: system.output().count("exited: logger_grpc (exit status 1") >= 2,
+                "the gRPC server to fail twice on its taken port",
+                timeout=START_SECONDS,
+                interval=0.5,
+            )
+            assert "FATAL" not in system.ctl("status")
+        finally:
+            squatter.close()
+        wait_until(
+            checks["logger_grpc"],
+            f"the gRPC server to start once its port is free\n{system.output()[-3000:]}",
+            timeout=BACK_SECONDS + 60,  # its backoff grows by 1 s per attempt
+            interval=0.2,
+        )
+        assert system.pid_file.exists() and system.socket.exists()
+        running = system.processes()
+        assert len(running) == len(PROGRAMS) + 1  # and the log printer
+
+        took = system.stop(signal.SIGTERM)
+        print(f"stopped by SIGTERM in {took:.1f} s")  # noqa: T201
+
+        assert system.process.returncode == 0
+        assert took < STOP_SECONDS, f"stopping took {took:.1f} s\n{system.output()[-3000:]}"
+        assert [p.pid for p in running if p.is_running() and p.status() != "zombie"] == []
+        assert not system.pid_file.exists()
+        assert not system.socket.exists()
+        for name, check in checks.items():
+            assert not check(), f"{name} still answers"
