@@ -26,6 +26,12 @@ SUPERVISE = ROOT / "scripts" / "supervise.py"
 GROUP = "system"
 
 
+def procfile() -> dict[str, str]:
+    """What each program of the system runs: the Procfile (supervise.py's and the images' list)."""
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
 @dataclass
 class Supervised:
     process: subprocess.Popen

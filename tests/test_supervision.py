@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,7 +28,7 @@ from kombu import Connection
 from common.log_topology import LISTENER_QUEUE_NAME
 from testing.infrastructure import MONGO_URI, SMTP_HOST, SMTP_PORT
 from testing.ports import free_port, port_answers
-from testing.supervised import Supervised, supervised_system
+from testing.supervised import ROOT, Supervised, procfile, supervised_system
 from testing.waiting import wait_until
 
 PROGRAMS = ["broker", "auth", "logger", "logger_grpc", "listener", "mailer", "gateway_ui"]
@@ -233,3 +235,60 @@ def test_a_service_that_cannot_start_is_retried_while_the_others_run_and_sigterm
         assert not system.socket.exists()
         for name, check in checks.items():
             assert not check(), f"{name} still answers"
+
+
+# program, the setting that breaks it (PORT: a port this test holds), what it says before exiting.
+CANNOT_WORK = [
+    ("broker", {"MAX_BODY_BYTES": "abc"}, "WEB_SERVER_LIMITS.MAX_BODY_BYTES"),
+    ("broker", {"BROKER_ADDRESS": "PORT"}, "Address already in use"),
+    ("auth", {"BCRYPT_CONCURRENCY": "abc"}, "BCRYPT_CONCURRENCY must be an integer"),
+    ("logger", {"LOGGER_XMLRPC_ADDRESS": "PORT"}, "Address already in use"),
+    ("logger_grpc", {"LOGGER_GRPC_ADDRESS": "PORT"}, "Failed to bind"),
+    ("listener", {"LISTENER_BATCH_MAX_SIZE": "abc"}, "BATCH_MAX_SIZE must be an integer"),
+    ("mailer", {"MAIL_PORT": "abc"}, "MAIL_PORT must be an integer"),
+    ("gateway_ui", {"GATEWAY_UI_ADDRESS": "PORT"}, "Address already in use"),
+]
+
+
+@pytest.mark.parametrize(
+    ("program", "settings", "says"), CANNOT_WORK, ids=[f"{c[0]}-{c[2][:20]}" for c in CANNOT_WORK]
+)
+def test_a_service_that_cannot_work_exits_non_zero(
+    rabbit_config, mongo_database, tmp_path, program, settings, says
+):
+    """Never half-alive: supervisord, compose and Kubernetes restart only what exits. (`nameko
+    run` exits 0 after printing a Nameko ConfigurationError: the services raise InvalidSetting.)"""
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = held.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONWARNINGS": "ignore",
+        "AMQP_URI": rabbit_config["AMQP_URI"],
+        "MONGO_URI": MONGO_URI,
+        "MONGO_DATABASE": mongo_database,
+        "BROKER_ADDRESS": f"127.0.0.1:{free_port()}",
+        "GATEWAY_UI_ADDRESS": f"127.0.0.1:{free_port()}",
+        "LOGGER_XMLRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+        "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+        **{key: f"127.0.0.1:{port}" if v == "PORT" else v for key, v in settings.items()},
+    }
+    command = procfile()[program].split()
+    command[0] = str(Path(sys.executable).parent / command[0])
+    log = tmp_path / "output.log"
+    try:
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+            )
+            try:
+                returncode = process.wait(timeout=90)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    finally:
+        held.close()
+    assert returncode != 0, log.read_text()
+    assert says in log.read_text()
