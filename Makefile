@@ -12,21 +12,23 @@ help:
 	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | column -t -s ':'
 
 $(BIN)/activate: requirements.txt requirements-dev.txt $(wildcard requirements/*.txt) constraints.txt
+	PYTHON=$(PYTHON) scripts/infra.sh packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $(BIN)/activate
 
 dev/node_modules/.bin/maildev: dev/package.json dev/package-lock.json
+	PYTHON=$(PYTHON) scripts/infra.sh packages
 	npm ci --prefix dev --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## venv: create the virtualenv and install the pinned dependencies
 venv: $(BIN)/activate dev/node_modules/.bin/maildev
 
-## infra: start local infrastructure (RabbitMQ, PostgreSQL, SecantusDB, maildev) and wait for it
+## infra: install (Debian, as root) and start local infrastructure (RabbitMQ, PostgreSQL, SecantusDB, maildev)
 infra: venv
-	scripts/infra.sh up
+	PYTHON=$(PYTHON) scripts/infra.sh up
 
 ## infra-down: stop what `make infra` started
 infra-down:
@@ -69,7 +71,7 @@ test: infra chromium
 
 ## chromium: install Debian's Chromium for the browser tests when it is missing
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@scripts/infra.sh need chromium=chromium
 
 ## protos: generate the gRPC code in protos/ from protos/logs.proto
 protos: venv
@@ -85,7 +87,7 @@ stop:
 
 ## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS; log reads at 1M entries
 bench: infra migrate
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@scripts/infra.sh need wrk=wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.reads $(READS_ARGS)
 
