@@ -114,11 +114,11 @@ postgres_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1; }
 postgres_trust_local() {
     # Debian's cluster asks for a password over TCP; config.yaml's DATABASE_URI (postgres@localhost)
     # and the tests have none. Local development only: never done to a PostgreSQL found installed.
-    local hba
+    local hba rules
     hba="/etc/postgresql/$(postgres_version)/main/pg_hba.conf"
-    { printf '%s\n' "# Added by scripts/infra.sh for local development" \
-        "host all all 127.0.0.1/32 trust" "host all all ::1/128 trust"; cat "$hba"; } >"$hba.new"
-    mv "$hba.new" "$hba"
+    rules=$(printf '%s\n' "# Added by scripts/infra.sh for local development" \
+        "host all all 127.0.0.1/32 trust" "host all all ::1/128 trust"; cat "$hba")
+    printf '%s\n' "$rules" >"$hba"  # the same file: its owner and mode stay
     if port_open "$POSTGRES_PORT"; then
         pg_ctlcluster --skip-systemctl-redirect "$(postgres_version)" main reload
     fi
@@ -127,9 +127,11 @@ postgres_trust_local() {
 packages() {
     local needs
     mapfile -t needs < <(base_needs)
-    install "${needs[@]}"
-    ((${#needs[@]} == 0)) || [ -n "$(missing_packages "${needs[@]}")" ] ||
+    if [ -z "$(missing_packages "${needs[@]}")" ]; then
         say "Debian packages: nothing missing"
+    else
+        install "${needs[@]}"
+    fi
 }
 
 enable_management() { rabbitmq-plugins enable rabbitmq_management >/dev/null; }
