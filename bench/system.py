@@ -25,8 +25,15 @@ class System:
     """`make run`'s supervisord in the background; `broker_processes` brokers share :8080
     (SO_REUSEPORT)."""
 
-    def __init__(self, env: dict[str, str], broker_processes: int = 1) -> None:
-        self.env = {**env, "BROKER_PROCESSES": str(broker_processes)}
+    def __init__(self, env: dict[str, str], broker_processes: int = 1, root: Path = ROOT) -> None:
+        """`root`: the tree whose services run (another git ref's files, exported; the venv and
+        scripts/supervise.py are this tree's)."""
+        self.env = {
+            **env,
+            "BROKER_PROCESSES": str(broker_processes),
+            "SUPERVISE_ROOT": str(root),
+            "PYTHONPATH": str(root),
+        }
         self.stack = ExitStack()
         self.supervised: Supervised | None = None
 

@@ -21,8 +21,9 @@ socket, one log file per program). What supervision means here:
   it, to supervisord's stdout (the `prefix-logs` event listener; supervisord cannot prefix itself).
 
 Settings from the environment: SUPERVISE_STATE (the directory above), BROKER_PROCESSES (brokers
-sharing the broker's port, default 1); every service reads its own settings (ports, AMQP_URI...)
-from the environment supervisord passes on.
+sharing the broker's port, default 1), SUPERVISE_ROOT (the tree whose Procfile and code run,
+default this one; the benchmarks compare another git ref's this way); every service reads its own
+settings (ports, AMQP_URI...) from the environment supervisord passes on.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STATE = Path(os.environ.get("SUPERVISE_STATE") or ROOT / ".local" / "supervise")
+APP_ROOT = Path(os.environ.get("SUPERVISE_ROOT") or ROOT)
 CONFIG = STATE / "supervisord.conf"
 GROUP = "system"
 
@@ -49,7 +51,7 @@ UNIX_SOCKET_MAX = 100  # sun_path holds 108 bytes
 
 def procfile() -> dict[str, str]:
     """Program name -> command, in the Procfile's order."""
-    lines = (ROOT / "Procfile").read_text().splitlines()
+    lines = (APP_ROOT / "Procfile").read_text().splitlines()
     entries = (line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
     return {name.strip(): command.strip() for name, command in entries}
 
@@ -71,7 +73,7 @@ def program_section(name: str, command: str) -> str:
 command={executable(command).replace("%", "%%")}
 process_name={process_name}
 numprocs={processes}
-directory={ROOT}
+directory={APP_ROOT}
 autorestart=true
 startsecs={STARTSECS}
 startretries={STARTRETRIES}
@@ -98,7 +100,7 @@ def config() -> str:
 [supervisord]
 nodaemon=true
 {"user=root" if os.geteuid() == 0 else ""}
-directory={ROOT}
+directory={APP_ROOT}
 pidfile={STATE}/supervisord.pid
 logfile={STATE}/supervisord.log
 logfile_maxbytes=10MB

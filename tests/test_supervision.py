@@ -66,6 +66,10 @@ def system_env(rabbit_config, users_db_uri, mongo_database, maildev, ports) -> d
         "LOGGER_XMLRPC_URL": f"http://127.0.0.1:{ports['xmlrpc']}/",
         "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{ports['grpc']}",
         "LOGGER_GRPC_TARGET": f"127.0.0.1:{ports['grpc']}",
+        # Every program reads this one environment: a setting that each reads under the same
+        # name (a metrics port) gets port 0, so that each binds a port of its own.
+        "METRICS_ADDRESS": "127.0.0.1:0",
+        "GRPC_METRICS_ADDRESS": "127.0.0.1:0",
     }
 
 
@@ -272,6 +276,8 @@ def test_a_service_that_cannot_work_exits_non_zero(
         "GATEWAY_UI_ADDRESS": f"127.0.0.1:{free_port()}",
         "LOGGER_XMLRPC_ADDRESS": f"127.0.0.1:{free_port()}",
         "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+        "METRICS_ADDRESS": "127.0.0.1:0",
+        "GRPC_METRICS_ADDRESS": "127.0.0.1:0",
         **{key: f"127.0.0.1:{port}" if v == "PORT" else v for key, v in settings.items()},
     }
     command = procfile()[program].split()
