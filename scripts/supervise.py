@@ -171,8 +171,8 @@ def main(arguments: list[str]) -> None:
     elif command == "config":
         sys.stdout.write(config())
     elif command == "ctl":
-        if not CONFIG.exists():
-            raise SystemExit(f"{CONFIG} does not exist: `make run` writes it")
+        if not (STATE / "supervisor.sock").exists():
+            raise SystemExit(f"nothing is supervised: `make run` is not running (state: {STATE})")
         supervisorctl = str(BIN / "supervisorctl")
         os.execv(supervisorctl, [supervisorctl, "-c", str(CONFIG), *arguments[1:]])
     elif command == "prefix-logs":
