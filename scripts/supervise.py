@@ -45,7 +45,7 @@ STARTSECS = 10
 STARTRETRIES = 10  # backed-off attempts (1 + 2 + ... + 10 s) before a program is left FATAL
 # SIGTERM, then SIGKILL after this; supervisord checks once a second and exits once all are
 # reaped: everything is down within 10 s (an idle service stops in 2-3 s).
-STOPWAITSECS = 5
+STOPWAITSECS = 4
 UNIX_SOCKET_MAX = 100  # sun_path holds 108 bytes
 
 

@@ -10,6 +10,7 @@ test's RabbitMQ vhost and databases.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -193,7 +194,11 @@ def test_each_service_killed_in_turn_is_back_within_seconds_and_the_others_keep_
                     assert refused == [], f"log events refused while {program} was down"
         finally:
             watch.stop()
-        assert "exited: listener (terminated by SIGKILL; not expected)" in system.output()
+        output = system.output()
+        assert "exited: listener (terminated by SIGKILL; not expected)" in output
+        # Each program's lines behind its name, as honcho printed them.
+        for program in PROGRAMS:
+            assert re.search(rf"^{program} +\| \S", output, re.MULTILINE), program
         assert system.process.poll() is None
 
         # Nothing accepted is lost: what was in flight at a kill is redelivered or retried.
