@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from common.errors import InvalidInput
 from common.log_topology import DEFAULT_LOG_LEVEL
-from common.validation import LogEntry
+from common.validation import AnId, LogEntry, LogLevel
 
 DEFAULT_LOGS_LIMIT = 20
 MAX_LOGS_LIMIT = 1000
 
 
 class LogRequest(LogEntry):
-    """A log entry plus the level that picks the routing key on the RabbitMQ path."""
+    """A log entry, its level (which also picks the routing key on the RabbitMQ path) and,
+    optionally, the caller's idempotency key (the `Idempotency-Key` header may give it too)."""
 
-    level: Literal["INFO", "WARNING", "ERROR"] = DEFAULT_LOG_LEVEL
+    level: LogLevel = DEFAULT_LOG_LEVEL
+    idempotency_key: AnId | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """A log entry on its way to the logger, by whichever transport."""
+
+    name: str
+    data: str
+    level: str
+    id: str
+    request_id: str
 
 
 def mail_part(body: dict[str, Any]) -> dict[str, Any]:

@@ -69,8 +69,10 @@ def test_log_action_uses_the_configured_transport(transport, message):
 
 def test_log_level_picks_the_routing_level():
     broker = make_broker()
-    broker.log_via_rabbit(post({"log": {"name": "n", "data": "d", "level": "ERROR"}}))
-    broker.log_events.publish.assert_called_once_with("n", "d", "ERROR")
+    response = broker.log_via_rabbit(post({"log": {"name": "n", "data": "d", "level": "ERROR"}}))
+    (event,) = broker.log_events.publish.call_args.args
+    assert (event.name, event.data, event.level) == ("n", "d", "ERROR")
+    assert json.loads(response.get_data())["data"] == {"id": event.id}
 
 
 @pytest.mark.parametrize(

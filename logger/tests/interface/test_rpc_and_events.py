@@ -19,7 +19,7 @@ def logger_rpc(logger_container, logger_config):
 def test_write_log_is_stored_and_read_back(logger_rpc, logs):
     entry = logger_rpc.write_log("event", "payload")
 
-    document = logs.find_one({"_id": ObjectId(entry["id"])})
+    document = logs.find_one({"_id": entry["id"]})
     assert (document["name"], document["data"]) == ("event", "payload")
     assert document["created_at"] == document["updated_at"]
     assert logger_rpc.get(entry["id"]) == entry
@@ -43,7 +43,7 @@ def test_update_and_drop(logger_rpc, logs):
 
     updated = logger_rpc.update(entry["id"], "after", "new")
     assert (updated["name"], updated["data"]) == ("after", "new")
-    assert logs.find_one({"_id": ObjectId(entry["id"])})["name"] == "after"
+    assert logs.find_one({"_id": entry["id"]})["name"] == "after"
 
     logger_rpc.drop()
     assert logs.count_documents({}) == 0
@@ -97,7 +97,10 @@ def test_an_event_that_met_a_storage_outage_is_retried(container_factory, logger
         return exc_info is None
 
     with entrypoint_waiter(container, "on_user_authenticated", callback=stored):
-        event_dispatcher(logger_config)("auth", "user_authenticated", {"email": "a@example.com"})
+        event = {"email": "a@example.com", "event_id": "auth-event-1"}
+        event_dispatcher(logger_config)("auth", "user_authenticated", event)
 
-    assert storage.insert.call_count == 2
-    storage.insert.assert_called_with("authentication", "a@example.com logged in")
+    assert storage.insert.call_count == 2  # the same event id both times: stored once
+    storage.insert.assert_called_with(
+        "authentication", "a@example.com logged in", event_id="auth-event-1", request_id=None
+    )
