@@ -40,7 +40,7 @@ def test_each_transport_stores_the_entry(running_system, logs, transport):
 
     listed = requests.get(running_system.broker_url + "/logs", params={"limit": 5}).json()
     assert listed["error"] is False
-    newest = listed["data"][0]
+    newest = listed["data"]["entries"][0]
     assert (newest["name"], newest["data"]) == (name, data)
     assert newest["id"] == str(stored["_id"])
     assert datetime.fromisoformat(newest["created_at"])
@@ -83,7 +83,9 @@ def test_logs_limit_and_order(running_system):
             running_system.broker_url + "/log-rpc", json={"log": {"name": "n", "data": str(number)}}
         ).raise_for_status()
     listed = requests.get(running_system.broker_url + "/logs?limit=2").json()["data"]
-    assert [entry["data"] for entry in listed] == ["2", "1"]
+    assert [entry["data"] for entry in listed["entries"]] == ["2", "1"]
+    older = requests.get(running_system.broker_url + "/logs", params={"cursor": listed["next"]})
+    assert [entry["data"] for entry in older.json()["data"]["entries"]] == ["0"]
     bad = requests.get(running_system.broker_url + "/logs?limit=0")
     assert bad.status_code == 400
     assert "limit" in bad.json()["message"]

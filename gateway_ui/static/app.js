@@ -219,7 +219,7 @@ async function loadLogs() {
     setStatus(status, `Could not load the log entries: ${code}${describe(result)}`, false);
     return null;
   }
-  const entries = Array.isArray(result.body.value.data) ? result.body.value.data : [];
+  const entries = Array.isArray(result.body.value.data?.entries) ? result.body.value.data.entries : [];
   renderLogs(entries);
   setStatus(status, `${entries.length} shown, loaded at ${clock(new Date())}`, true);
   return entries;
