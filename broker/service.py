@@ -67,8 +67,9 @@ class BrokerService:
         count = len(page["entries"])
         return json_response(200, f"{count} log {'entry' if count == 1 else 'entries'}", data=page)
 
-    @http("GET", "/logs/<string:entry_id>")
+    @http("GET", "/logs/<path:entry_id>")
     def log_entry(self, request: Request, entry_id: str) -> Response:
+        # `path`: an id a caller chose (Idempotency-Key) may hold a slash.
         return json_response(200, "log entry", data=self.logger_rpc.get(entry_id))
 
     def _authenticate(self, body: dict[str, Any]) -> Response:

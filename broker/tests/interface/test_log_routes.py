@@ -112,7 +112,8 @@ def test_bad_listing_parameters_are_400_naming_the_parameter(client, params, mes
 
 
 @pytest.mark.parametrize(
-    "path", ["/logs/0123456789abcdef01234567", "/logs/no-such-entry", "/logs/a/b"]
+    "path",
+    ["/logs/0123456789abcdef01234567", "/logs/no-such-entry", "/logs/a/b", "/logs/a%2Fb"],
 )
 def test_an_unknown_entry_is_404(client, path):
     response = client(path)

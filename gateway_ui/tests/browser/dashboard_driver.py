@@ -9,12 +9,13 @@ writes one JSON document to stdout:
            | {"do": "fill" | "select", "values": {testid: value}}
            | {"do": "click", "testid"}              a click; nothing waited for
            | {"do": "click_list", "testid"}         a click, then the list's next load
+           | {"do": "click_settle", "testid"}       ... or the return to sign-in
            | {"do": "wait_rows", "texts": [...]}    Refresh until rows hold every text
            | {"do": "wait_view", "view"}            signin | logs
            | {"do": "wait_loads", "at_least"}       the list has loaded that many times
            | {"do": "wait_more_loads", "count"}     ... that many more times from now
            | {"do": "open_entry", "id"} | {"do": "close_entry"}
-           | {"do": "tamper_session", "access_token", "refresh_token"}
+           | {"do": "tamper_session", "access_token", "refresh_token"}   (None: kept)
            | {"do": "reload"} | {"do": "sleep", "ms"}
            | {"do": "snapshot", "name"} | {"do": "screenshot", "name"} | {"do": "phone", "name"}
     result = {"snapshots": {name: snapshot}, "requests": [{"method", "url", "auth", "at"}],
@@ -137,6 +138,16 @@ class Driver:
         self.page.click(by_test_id(step["testid"]))
         self.wait_next_load(before)
 
+    def do_click_settle(self, step: dict[str, Any]) -> None:
+        """A click, then the list's next load or the return to sign-in, whichever comes."""
+        before = self.loads()
+        self.page.click(by_test_id(step["testid"]))
+        self.page.wait_for_function(
+            f"before => document.body.dataset.view === 'signin' || ({LIST_LOADED})(before)",
+            arg=before,
+            timeout=self.timeout,
+        )
+
     def do_wait_rows(self, step: dict[str, Any]) -> None:
         """RabbitMQ's entries are stored a moment later, by the listener: Refresh until seen."""
         deadline = time.monotonic() + self.timeout / 1000
@@ -180,7 +191,7 @@ class Driver:
             """([access, refresh]) => {
               const session = JSON.parse(sessionStorage.getItem("nameko.session"));
               session.accessToken = access;
-              session.refreshToken = refresh;
+              session.refreshToken = refresh ?? session.refreshToken;
               sessionStorage.setItem("nameko.session", JSON.stringify(session));
             }""",
             [step["access_token"], step["refresh_token"]],

@@ -319,3 +319,33 @@ def test_a_refused_token_returns_to_sign_in_with_a_message(running_system: Runni
     refreshes = [r for r in result["requests"] if urlsplit(r["url"]).path == "/auth/refresh"]
     assert len(refreshes) == 1  # one try with the refresh token, then sign-in
     assert result["page_errors"] == []
+
+
+def test_a_refused_access_token_is_refreshed_without_asking_the_user(
+    running_system: RunningSystem,
+) -> None:
+    result = drive(
+        running_system,
+        [
+            SIGN_IN,
+            {"do": "snapshot", "name": "signed_in"},
+            {"do": "tamper_session", "access_token": "tampered", "refresh_token": None},
+            {"do": "click_settle", "testid": "btn-refresh"},
+            {"do": "snapshot", "name": "after"},
+        ],
+    )
+    signed_in, after = result["snapshots"]["signed_in"], result["snapshots"]["after"]
+    refreshes = [r for r in result["requests"] if urlsplit(r["url"]).path == "/auth/refresh"]
+
+    if signed_in["session"].get("refreshToken"):
+        # The broker issues tokens: one refresh, a new (rotated) pair, the list reloaded.
+        assert after["view"] == "logs"
+        assert after["list_state"] == "ready"
+        assert len(refreshes) == 1
+        assert after["session"]["accessToken"] not in (None, "tampered")
+        assert after["session"]["refreshToken"] != signed_in["session"]["refreshToken"]
+    else:
+        # No refresh token to try (a broker before issue 10's tokens): back to sign-in.
+        assert after["view"] == "signin"
+        assert refreshes == []
+    assert result["page_errors"] == []
