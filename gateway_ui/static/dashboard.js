@@ -23,6 +23,7 @@ const state = {
   direction: "older",
   depth: 0, // pages away from the newest
   page: { entries: [], next: null, prev: null },
+  shownQuery: null, // the filters and cursor the rows shown answer
   paused: false,
   generation: 0,
   timer: null,
@@ -130,6 +131,7 @@ async function fetchPage(cursor, direction) {
 async function load() {
   const generation = ++state.generation;
   const table = byTestId("entries");
+  const query = JSON.stringify([state.filters, state.cursor]);
   table.dataset.state = "loading";
   const outcome = await fetchPage(state.cursor, state.direction);
   if (generation !== state.generation) return; // a newer load has started: it wins
@@ -139,10 +141,17 @@ async function load() {
       return;
     }
     table.dataset.state = "error";
+    if (query !== state.shownQuery) {
+      // The rows shown answer another query: they must not pass for this one's.
+      state.page = { entries: [], next: null, prev: null };
+      byTestId("entries-body").replaceChildren();
+      state.shownQuery = null;
+    }
     const status = outcome.result.failure ? "" : `HTTP ${outcome.result.status}: `;
     setStatus(`Could not load the entries: ${status}${BrokerSession.message(outcome.result)}`, false);
   } else {
     state.page = outcome.page;
+    state.shownQuery = query;
     render(outcome);
     table.dataset.state = "ready";
   }
