@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request, Response
 from broker.http import http, read_json_object
 from broker.log_publisher import LogEventPublisher
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
-from broker.payloads import LogRequest, OutgoingEvent, logs_limit, mail_part
+from broker.payloads import LogRequest, OutgoingEvent, logs_query, mail_part
 from broker.settings import BrokerSettings
 from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
@@ -65,9 +65,14 @@ class BrokerService:
 
     @http("GET", "/logs")
     def logs(self, request: Request) -> Response:
-        limit = logs_limit(request.args.get("limit"))
-        entries = self.logger_rpc.all(limit)
-        return json_response(200, f"{len(entries)} newest log entries", data=entries)
+        page = self.logger_rpc.page(**logs_query(request.args.to_dict(flat=False)))
+        count = len(page["entries"])
+        return json_response(200, f"{count} log {'entry' if count == 1 else 'entries'}", data=page)
+
+    @http("GET", "/logs/<path:entry_id>")
+    def log_entry(self, request: Request, entry_id: str) -> Response:
+        # `path`: an id a caller chose (Idempotency-Key) may hold a slash.
+        return json_response(200, "log entry", data=self.logger_rpc.get(entry_id))
 
     def _authenticate(self, body: dict[str, Any]) -> Response:
         credentials = validate(Credentials, body.get("auth"), "auth")

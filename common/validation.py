@@ -30,6 +30,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 MAX_LOG_NAME_CHARS = 255
 MAX_LOG_DATA_BYTES = 64 * 1024
+MAX_LOG_SEARCH_CHARS = 200  # a listing's search over `data` (`q`)
 MAX_JSON_DEPTH = 32
 
 # Not in XML 1.0's Char production: C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF.

@@ -1,8 +1,9 @@
 """The logger: stores log entries in MongoDB and reads them back.
 
-Reachable by Nameko RPC (the listener, the broker's `GET /logs`), by auth's `user_authenticated`
-event, and by XML-RPC `RPCServer.LogInfo` for the broker's `/log-rpc`. gRPC is served by the
-separate process `logger.grpc_server`, writing through the same `LogStore`.
+Reachable by Nameko RPC (the listener; the broker's `GET /logs` through `page` and
+`GET /logs/{id}` through `get`), by auth's `user_authenticated` event, and by XML-RPC
+`RPCServer.LogInfo` for the broker's `/log-rpc`. gRPC is served by the separate process
+`logger.grpc_server`, writing through the same `LogStore`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from logger.dependencies import LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_event, log_info_entry
 from logger.settings import LoggerSettings
-from logger.storage import DEFAULT_LIMIT, LogRecord
+from logger.storage import DEFAULT_LIMIT, LogPage, LogRecord
 from logger.xmlrpc import xmlrpc
 
 
@@ -46,6 +47,22 @@ class LoggerService:
     @rpc(expected_exceptions=ServiceError)
     def all(self, limit: int = DEFAULT_LIMIT) -> list[LogRecord]:
         return self.storage.all(limit)
+
+    @rpc(expected_exceptions=ServiceError)
+    def page(
+        self,
+        level: str | None = None,
+        name: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        q: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> LogPage:
+        """One page of a listing, newest first, with `next`/`prev` cursors (`LogStore.page`)."""
+        return self.storage.page(
+            level=level, name=name, since=since, until=until, q=q, cursor=cursor, limit=limit
+        )
 
     @rpc(expected_exceptions=ServiceError)
     def get(self, entry_id: str) -> LogRecord:

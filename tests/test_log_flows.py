@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 import requests
 
+from testing.broker_session import bearer_headers
 from testing.waiting import wait_until
 
 ROUTES = {"rabbit": "/log-rabbit", "rpc": "/log-rpc", "grpc": "/log-grpc"}
@@ -44,9 +45,13 @@ def test_each_transport_stores_the_entry(running_system, logs, transport):
     assert isinstance(stored["created_at"], datetime)
     assert stored["updated_at"] == stored["created_at"]
 
-    listed = requests.get(running_system.broker_url + "/logs", params={"limit": 5}).json()
+    listed = requests.get(
+        running_system.broker_url + "/logs",
+        params={"name": name, "limit": 5},  # signing in logs an entry too
+        headers=bearer_headers(running_system.broker_url),
+    ).json()
     assert listed["error"] is False
-    newest = listed["data"][0]
+    newest = listed["data"]["entries"][0]
     assert (newest["name"], newest["data"]) == (name, data)
     assert newest["id"] == str(stored["_id"])
     assert datetime.fromisoformat(newest["created_at"])
@@ -133,9 +138,15 @@ def test_logs_limit_and_order(running_system):
         requests.post(
             running_system.broker_url + "/log-rpc", json={"log": {"name": "n", "data": str(number)}}
         ).raise_for_status()
-    listed = requests.get(running_system.broker_url + "/logs?limit=2").json()["data"]
-    assert [entry["data"] for entry in listed] == ["2", "1"]
-    bad = requests.get(running_system.broker_url + "/logs?limit=0")
+    session = requests.Session()
+    session.headers.update(bearer_headers(running_system.broker_url))
+    listed = session.get(running_system.broker_url + "/logs?limit=2&name=n").json()["data"]
+    assert [entry["data"] for entry in listed["entries"]] == ["2", "1"]
+    older = session.get(
+        running_system.broker_url + "/logs", params={"name": "n", "cursor": listed["next"]}
+    )
+    assert [entry["data"] for entry in older.json()["data"]["entries"]] == ["0"]
+    bad = session.get(running_system.broker_url + "/logs?limit=0")
     assert bad.status_code == 400
     assert "limit" in bad.json()["message"]
 

@@ -50,6 +50,21 @@ def test_update_and_drop(logger_rpc, logs):
     assert logger_rpc.all() == []
 
 
+def test_page_lists_by_keyset_both_ways(logger_rpc, logs):
+    logger_rpc.write_logs([{"name": "paged", "data": f"entry {number}"} for number in range(5)])
+    logger_rpc.write_log("other", "entry 5")
+
+    first = logger_rpc.page(name="paged", limit=2)
+    second = logger_rpc.page(name="paged", cursor=first["next"], limit=2)
+    back = logger_rpc.page(name="paged", cursor=second["prev"], limit=2)
+
+    assert first["prev"] is None
+    assert len(first["entries"]) == len(second["entries"]) == 2
+    assert not {e["id"] for e in first["entries"]} & {e["id"] for e in second["entries"]}
+    assert back["entries"] == first["entries"]
+    assert logger_rpc.page(q="ENTRY 5")["entries"][0]["name"] == "other"
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
@@ -57,6 +72,8 @@ def test_update_and_drop(logger_rpc, logs):
         (lambda rpc: rpc.write_log("event", 42), InvalidInput, "data must be a string"),
         (lambda rpc: rpc.write_logs([{"name": "event"}]), InvalidInput, r"entries\[0\].data"),
         (lambda rpc: rpc.all("ten"), InvalidInput, "limit must be an integer"),
+        (lambda rpc: rpc.page(cursor="bm90IGEgY3Vyc29y"), InvalidInput, "cursor is not valid"),
+        (lambda rpc: rpc.page(level="DEBUG"), InvalidInput, "level must be one of"),
         (lambda rpc: rpc.get(str(ObjectId())), NotFound, "log entry not found"),
         (lambda rpc: rpc.get("not-an-id"), NotFound, "log entry not found"),
         (lambda rpc: rpc.update("not-an-id", "n", "d"), NotFound, "log entry not found"),
@@ -66,6 +83,8 @@ def test_update_and_drop(logger_rpc, logs):
         "data-number",
         "batch-missing-data",
         "limit-text",
+        "page-bad-cursor",
+        "page-bad-level",
         "unknown-id",
         "invalid-id",
         "update-invalid-id",

@@ -49,6 +49,16 @@ def test_reads_and_changes_go_to_the_store(service):
     service.storage.drop.assert_called_once_with()
 
 
+def test_page_passes_the_listing_to_the_store(service):
+    page = {"entries": [RECORD], "next": "c", "prev": None}
+    service.storage.page.return_value = page
+
+    assert service.page(level="ERROR", q="x", cursor="c", limit=5) == page
+    service.storage.page.assert_called_once_with(
+        level="ERROR", name=None, since=None, until=None, q="x", cursor="c", limit=5
+    )
+
+
 def test_a_user_authenticated_event_is_stored_as_authentication(service):
     service.on_user_authenticated({"email": "admin@example.com", "event_id": "auth-1"})
 
