@@ -23,6 +23,10 @@ class ServiceError(Exception):
     def message(self) -> str:
         return str(self.args[0])
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer to this error carries besides the envelope."""
+        return {}
+
 
 @deserialize_to_instance
 class InvalidInput(ServiceError):
@@ -34,6 +38,17 @@ class InvalidInput(ServiceError):
 @deserialize_to_instance
 class InvalidCredentials(ServiceError):
     status = 401
+
+
+@deserialize_to_instance
+class Unauthorized(ServiceError):
+    """A protected route without a valid access token: missing, expired, malformed, or signed
+    with another key (RFC 6750: the challenge says which scheme to use)."""
+
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 @deserialize_to_instance
@@ -49,6 +64,29 @@ class NotFound(ServiceError):
 @deserialize_to_instance
 class PayloadTooLarge(ServiceError):
     status = 413
+
+
+@deserialize_to_instance
+class UnsupportedMediaType(ServiceError):
+    status = 415
+
+
+@deserialize_to_instance
+class TooManyRequests(ServiceError):
+    """Throttled: try again after `retry_after` seconds (the `Retry-After` header)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        # Both in `args`: Nameko rebuilds the exception on the caller's side from them.
+        Exception.__init__(self, message, max(1, int(retry_after)))
+
+    @property
+    def retry_after(self) -> int:
+        return int(self.args[1])
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 @deserialize_to_instance
