@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from auth.models import User
 from auth.passwords import UNKNOWN_USER_HASH
@@ -20,13 +21,49 @@ class PasswordCheck(Protocol):
     def matches(self, password: str, hashed: str) -> bool: ...
 
 
+class Throttle(Protocol):
+    """An attempt's place in the throttle (auth/throttling.py: Attempt)."""
+
+    def start(self) -> None: ...
+    def succeeded(self) -> None: ...
+    def failed(self) -> bool: ...
+
+
+class Unthrottled:
+    """For callers that throttle elsewhere, and for tests of the check alone."""
+
+    def start(self) -> None:
+        pass
+
+    def succeeded(self) -> None:
+        pass
+
+    def failed(self) -> bool:
+        return False
+
+
 def authenticate(
-    users: UserLookup, passwords: PasswordCheck, email: str, password: str
-) -> dict[str, Any]:
-    """Return the public view of the user, or raise `InvalidCredentials`."""
+    users: UserLookup,
+    passwords: PasswordCheck,
+    email: str,
+    password: str,
+    throttle: Throttle | None = None,
+    on_lock: Callable[[User], None] | None = None,
+) -> User:
+    """The user whose credentials these are, or `InvalidCredentials`.
+
+    `throttle.start()` comes first and raises `TooManyRequests` for a throttled attempt, before
+    anything costly: no lookup, no bcrypt. When a failure locks an existing account, `on_lock`
+    is told (the owner gets a mail).
+    """
+    throttle = throttle or Unthrottled()
+    throttle.start()
     user = users.find_by_email(email.strip())
     hashed = user.password if user is not None else UNKNOWN_USER_HASH
     matches = passwords.matches(password, hashed)
     if user is None or not matches or user.user_active != 1:
+        if throttle.failed() and user is not None and on_lock is not None:
+            on_lock(user)
         raise InvalidCredentials(INVALID_CREDENTIALS)
-    return user.to_public()
+    throttle.succeeded()
+    return user

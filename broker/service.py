@@ -6,6 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from broker.access import client_address
 from broker.http import http, read_json_object
 from broker.log_publisher import LogEventPublisher
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
@@ -15,7 +16,7 @@ from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
-from common.validation import Credentials, validate
+from common.validation import Credentials, RefreshRequest, validate
 
 
 class BrokerService:
@@ -42,7 +43,7 @@ class BrokerService:
         body = read_json_object(request)
         action = body.get("action")
         if action == "auth":
-            return self._authenticate(body)
+            return self._authenticate(body, request)
         if action == "log":
             return self._log(body, self.settings.log_transport)
         if action == "mail":
@@ -61,15 +62,29 @@ class BrokerService:
     def log_via_grpc(self, request: Request) -> Response:
         return self._log(read_json_object(request), "grpc")
 
-    @http("GET", "/logs")
+    @http("POST", "/auth/refresh")
+    def refresh(self, request: Request) -> Response:
+        body = validate(RefreshRequest, read_json_object(request))
+        tokens = self.auth_rpc.refresh(body.refresh_token)
+        return json_response(200, "Refreshed", data=tokens)
+
+    @http("POST", "/auth/logout")
+    def logout(self, request: Request) -> Response:
+        body = validate(RefreshRequest, read_json_object(request))
+        self.auth_rpc.logout(body.refresh_token)
+        return json_response(200, "Signed out")
+
+    @http("GET", "/logs", protected=True)
     def logs(self, request: Request) -> Response:
         limit = logs_limit(request.args.get("limit"))
         entries = self.logger_rpc.all(limit)
         return json_response(200, f"{len(entries)} newest log entries", data=entries)
 
-    def _authenticate(self, body: dict[str, Any]) -> Response:
+    def _authenticate(self, body: dict[str, Any], request: Request) -> Response:
         credentials = validate(Credentials, body.get("auth"), "auth")
-        user = self.auth_rpc.authenticate(credentials.email, credentials.password)
+        address = client_address(request, self.settings.trusted_proxy_addresses)
+        # The user's fields plus access_token, token_type, expires_in, refresh_token.
+        user = self.auth_rpc.authenticate(credentials.email, credentials.password, address)
         return json_response(202, "Authenticated!", data=user)
 
     def _log(self, body: dict[str, Any], transport: str) -> Response:

@@ -22,6 +22,7 @@ from google.protobuf.message import DecodeError
 from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
 from common.logs import configure
+from logger.grpc_door import DoorTokenInterceptor
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
@@ -69,7 +70,8 @@ def build_server(settings: LoggerSettings, store: LogStore) -> grpc.Server:
     executor = ThreadPoolExecutor(
         max_workers=settings.logger_grpc_workers, thread_name_prefix="grpc"
     )
-    server = grpc.server(executor)
+    interceptors = [DoorTokenInterceptor(settings.logger_door_token)]
+    server = grpc.server(executor, interceptors=interceptors)
     service = LogService(store)
     write_log = grpc.unary_unary_rpc_method_handler(
         service.write_log_bytes,
