@@ -79,6 +79,7 @@ class BcryptQueue:
         self.queue_limit = queue_limit
         self.waiting = 0
         self.peak_waiting = 0
+        self.checks_started = 0
 
     def run(self, password: str, hashed: str) -> bool:
         if self.slots.locked() and self.waiting >= self.queue_limit:
@@ -91,6 +92,7 @@ class BcryptQueue:
             self.slots.acquire()
         finally:
             self.waiting -= 1
+        self.checks_started += 1
         try:
             return tpool.execute(check_password, password, hashed)
         finally:
