@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 import requests
 
+from testing.tokens import bearer_headers
 from testing.waiting import wait_until
 
 ROUTES = {"rabbit": "/log-rabbit", "rpc": "/log-rpc", "grpc": "/log-grpc"}
@@ -38,7 +39,11 @@ def test_each_transport_stores_the_entry(running_system, logs, transport):
     assert isinstance(stored["created_at"], datetime)
     assert stored["updated_at"] == stored["created_at"]
 
-    listed = requests.get(running_system.broker_url + "/logs", params={"limit": 5}).json()
+    listed = requests.get(
+        running_system.broker_url + "/logs",
+        params={"limit": 5},
+        headers=bearer_headers(),
+    ).json()
     assert listed["error"] is False
     newest = listed["data"][0]
     assert (newest["name"], newest["data"]) == (name, data)
@@ -82,9 +87,12 @@ def test_logs_limit_and_order(running_system):
         requests.post(
             running_system.broker_url + "/log-rpc", json={"log": {"name": "n", "data": str(number)}}
         ).raise_for_status()
-    listed = requests.get(running_system.broker_url + "/logs?limit=2").json()["data"]
+    headers = bearer_headers()
+    listed = requests.get(running_system.broker_url + "/logs?limit=2", headers=headers).json()[
+        "data"
+    ]
     assert [entry["data"] for entry in listed] == ["2", "1"]
-    bad = requests.get(running_system.broker_url + "/logs?limit=0")
+    bad = requests.get(running_system.broker_url + "/logs?limit=0", headers=headers)
     assert bad.status_code == 400
     assert "limit" in bad.json()["message"]
 
