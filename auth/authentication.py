@@ -27,6 +27,7 @@ class Throttle(Protocol):
     def start(self) -> None: ...
     def succeeded(self) -> None: ...
     def failed(self) -> bool: ...
+    def undecided(self) -> None: ...
 
 
 class Unthrottled:
@@ -40,6 +41,9 @@ class Unthrottled:
 
     def failed(self) -> bool:
         return False
+
+    def undecided(self) -> None:
+        pass
 
 
 def authenticate(
@@ -60,7 +64,11 @@ def authenticate(
     throttle.start()
     user = users.find_by_email(email.strip())
     hashed = user.password if user is not None else UNKNOWN_USER_HASH
-    matches = passwords.matches(password, hashed)
+    try:
+        matches = passwords.matches(password, hashed)
+    except Exception:
+        throttle.undecided()  # e.g. the bcrypt queue was full: not a failed guess
+        raise
     if user is None or not matches or user.user_active != 1:
         if throttle.failed() and user is not None and on_lock is not None:
             on_lock(user)

@@ -82,16 +82,19 @@ class BcryptQueue:
         self.checks_started = 0
 
     def run(self, password: str, hashed: str) -> bool:
-        if self.slots.locked() and self.waiting >= self.queue_limit:
-            raise ServiceUnavailable(BUSY)
-        self.waiting += 1
-        if self.waiting > self.peak_waiting:
-            self.peak_waiting = self.waiting
-            log.info("bcrypt queue: %d waiting at most so far", self.waiting)
-        try:
-            self.slots.acquire()
-        finally:
-            self.waiting -= 1
+        if not self.slots.locked():
+            self.slots.acquire()  # free: taken at once (no green thread switch in between)
+        else:
+            if self.waiting >= self.queue_limit:
+                raise ServiceUnavailable(BUSY)
+            self.waiting += 1
+            if self.waiting > self.peak_waiting:
+                self.peak_waiting = self.waiting
+                log.info("bcrypt queue: %d waiting at most so far", self.waiting)
+            try:
+                self.slots.acquire()
+            finally:
+                self.waiting -= 1
         self.checks_started += 1
         try:
             return tpool.execute(check_password, password, hashed)

@@ -104,8 +104,8 @@ def address_key(address: str) -> str:
 
 class Attempt:
     """One sign-in attempt's place in the throttle: `start()` before the password is checked
-    (429 when over a limit), then `succeeded()` or `failed()` (True when that failure locked the
-    account: the attempt that reached the limit)."""
+    (429 when over a limit), then `succeeded()`, `failed()` (True when that failure locked the
+    account: the attempt that reached the limit) or `undecided()` (never checked)."""
 
     def __init__(
         self,
@@ -136,6 +136,12 @@ class Attempt:
 
     def succeeded(self) -> None:
         self._store.clear(self._account)
+        if self._address is not None:
+            self._store.take_back(self._address)
+
+    def undecided(self) -> None:
+        """The password was never checked (auth busy): the attempt counts against nobody."""
+        self._store.take_back(self._account)
         if self._address is not None:
             self._store.take_back(self._address)
 
