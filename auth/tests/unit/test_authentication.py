@@ -231,3 +231,18 @@ def test_checks_past_the_queue_bound_are_refused_at_once():
     assert results.count(True) == 3  # one running, two waiting
     assert results.count("busy") == 3
     assert queue.peak_waiting == 2
+
+
+def test_an_attempt_auth_was_too_busy_to_check_counts_for_the_address_only():
+    service = make_service([make_user()], LOGIN_ADDRESS_MAX_FAILURES=3)
+    service.passwords.matches = lambda password, hashed: (_ for _ in ()).throw(
+        ServiceUnavailable("busy")
+    )
+    for _ in range(3):
+        with pytest.raises(ServiceUnavailable):
+            service.authenticate("admin@example.com", "wrong", "192.0.2.7")
+
+    # The address flooded auth: throttled. The account was never guessed at: not locked.
+    with pytest.raises(TooManyRequests):
+        service.authenticate("admin@example.com", "wrong", "192.0.2.7")
+    assert service.db.throttle.windows.get("account:admin@example.com", [0])[0] == 0
