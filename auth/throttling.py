@@ -25,9 +25,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import text
 
+from common.errors import SIGN_IN_THROTTLED as THROTTLED
 from common.errors import TooManyRequests
-
-THROTTLED = "too many sign-in attempts, try again later"
 
 _COUNT = text(
     """
@@ -130,10 +129,10 @@ class Attempt:
         if self._address is not None:
             count = self._store.count(self._address, self._address_limit.window_seconds)
             if count.hits > self._address_limit.max_failures:
-                raise TooManyRequests(THROTTLED, count.retry_after)
+                raise TooManyRequests(THROTTLED, count.retry_after, "address")
         count = self._store.count(self._account, self._account_limit.window_seconds)
         if count.hits > self._account_limit.max_failures:
-            raise TooManyRequests(THROTTLED, count.retry_after)
+            raise TooManyRequests(THROTTLED, count.retry_after, "account")
         self._account_hits = count.hits
         self.locked_for = count.retry_after
 

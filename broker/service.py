@@ -11,9 +11,10 @@ from broker.http import http, read_json_object
 from broker.log_publisher import LogEventPublisher
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
 from broker.payloads import LogRequest, logs_limit, mail_part
+from broker.refusals import Refusals
 from broker.settings import BrokerSettings
 from common.envelope import json_response
-from common.errors import Forbidden, InvalidInput
+from common.errors import Forbidden, InvalidInput, TooManyRequests
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
 from common.validation import Credentials, RefreshRequest, validate
@@ -29,6 +30,7 @@ class BrokerService:
     log_events = LogEventPublisher()
     xmlrpc_logger = XmlRpcLogger()
     grpc_logger = GrpcLogger()
+    refusals = Refusals()
 
     @http("POST", "/")
     def hit(self, request: Request) -> Response:
@@ -83,8 +85,13 @@ class BrokerService:
     def _authenticate(self, body: dict[str, Any], request: Request) -> Response:
         credentials = validate(Credentials, body.get("auth"), "auth")
         address = client_address(request, self.settings.trusted_proxy_addresses)
-        # The user's fields plus access_token, token_type, expires_in, refresh_token.
-        user = self.auth_rpc.authenticate(credentials.email, credentials.password, address)
+        self.refusals.check(address, credentials.email)  # auth's 429s, remembered
+        try:
+            # The user's fields plus access_token, token_type, expires_in, refresh_token.
+            user = self.auth_rpc.authenticate(credentials.email, credentials.password, address)
+        except TooManyRequests as refusal:
+            self.refusals.remember(address, credentials.email, refusal)
+            raise
         return json_response(202, "Authenticated!", data=user)
 
     def _log(self, body: dict[str, Any], transport: str) -> Response:

@@ -71,19 +71,28 @@ class UnsupportedMediaType(ServiceError):
     status = 415
 
 
+# Auth's answer to a throttled sign-in, also given by the broker from its cache of auth's verdicts.
+SIGN_IN_THROTTLED = "too many sign-in attempts, try again later"
+
+
 @deserialize_to_instance
 class TooManyRequests(ServiceError):
-    """Throttled: try again after `retry_after` seconds (the `Retry-After` header)."""
+    """Throttled: try again after `retry_after` seconds (the `Retry-After` header). `scope` says
+    what is throttled ("account" or "address"), for a caller that remembers the verdict."""
 
     status = 429
 
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        # Both in `args`: Nameko rebuilds the exception on the caller's side from them.
-        Exception.__init__(self, message, max(1, int(retry_after)))
+    def __init__(self, message: str, retry_after: int = 1, scope: str = "") -> None:
+        # All in `args`: Nameko rebuilds the exception on the caller's side from them.
+        Exception.__init__(self, message, max(1, int(retry_after)), scope)
 
     @property
     def retry_after(self) -> int:
         return int(self.args[1])
+
+    @property
+    def scope(self) -> str:
+        return str(self.args[2]) if len(self.args) > 2 else ""
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
