@@ -18,7 +18,7 @@ class UserLookup(Protocol):
 
 
 class PasswordCheck(Protocol):
-    def matches(self, password: str, hashed: str) -> bool: ...
+    def matches(self, password: str, hashed: str, client: str | None = None) -> bool: ...
 
 
 class Throttle(Protocol):
@@ -53,19 +53,21 @@ def authenticate(
     password: str,
     throttle: Throttle | None = None,
     on_lock: Callable[[User], None] | None = None,
+    client: str | None = None,
 ) -> User:
     """The user whose credentials these are, or `InvalidCredentials`.
 
     `throttle.start()` comes first and raises `TooManyRequests` for a throttled attempt, before
     anything costly: no lookup, no bcrypt. When a failure locks an existing account, `on_lock`
-    is told (the owner gets a mail).
+    is told (the owner gets a mail). `client` (the client's address) bounds the checks one
+    address may have in flight.
     """
     throttle = throttle or Unthrottled()
     throttle.start()
     user = users.find_by_email(email.strip())
     hashed = user.password if user is not None else UNKNOWN_USER_HASH
     try:
-        matches = passwords.matches(password, hashed)
+        matches = passwords.matches(password, hashed, client)
     except Exception:
         throttle.undecided()  # e.g. the bcrypt queue was full: not a failed guess
         raise

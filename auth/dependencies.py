@@ -5,6 +5,7 @@ bcrypt off the event loop, bounded."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,18 +71,35 @@ BUSY = "too many sign-ins at once, try again in a moment"
 
 
 class BcryptQueue:
-    """At most `concurrency` checks running and `queue_limit` waiting; past that a check is
-    refused at once (503) instead of waiting behind others until the caller's deadline. The
-    deepest queue seen is logged when it grows, so a benchmark can read it from the log."""
+    """At most `concurrency` checks running and `queue_limit` waiting, and at most `per_client`
+    of them (running or waiting) for one client address; past that a check is refused at once
+    (503) instead of waiting behind others until the caller's deadline: one address sending a
+    burst of guesses cannot fill the queue in front of everyone else's sign-ins. The deepest
+    queue seen is logged when it grows, so a benchmark can read it from the log."""
 
-    def __init__(self, concurrency: int, queue_limit: int) -> None:
+    def __init__(self, concurrency: int, queue_limit: int, per_client: int = 1_000_000) -> None:
         self.slots = Semaphore(concurrency)
         self.queue_limit = queue_limit
+        self.per_client = per_client
+        self.in_flight: Counter[str] = Counter()
         self.waiting = 0
         self.peak_waiting = 0
         self.checks_started = 0
 
-    def run(self, password: str, hashed: str) -> bool:
+    def run(self, password: str, hashed: str, client: str | None = None) -> bool:
+        if client is None:
+            return self._run(password, hashed)
+        if self.in_flight[client] >= self.per_client:
+            raise ServiceUnavailable(BUSY)
+        self.in_flight[client] += 1
+        try:
+            return self._run(password, hashed)
+        finally:
+            self.in_flight[client] -= 1
+            if not self.in_flight[client]:
+                del self.in_flight[client]
+
+    def _run(self, password: str, hashed: str) -> bool:
         if not self.slots.locked():
             self.slots.acquire()  # free: taken at once (no green thread switch in between)
         else:
@@ -106,8 +124,8 @@ class PasswordChecker:
     def __init__(self, queue: BcryptQueue) -> None:
         self._queue = queue
 
-    def matches(self, password: str, hashed: str) -> bool:
-        return self._queue.run(password, hashed)
+    def matches(self, password: str, hashed: str, client: str | None = None) -> bool:
+        return self._queue.run(password, hashed, client)
 
 
 class Passwords(DependencyProvider):
@@ -120,7 +138,9 @@ class Passwords(DependencyProvider):
 
     def setup(self) -> None:
         settings = settings_for(self.container, AuthSettings)
-        self.queue = BcryptQueue(settings.bcrypt_concurrency, settings.bcrypt_queue_limit)
+        self.queue = BcryptQueue(
+            settings.bcrypt_concurrency, settings.bcrypt_queue_limit, settings.bcrypt_per_client
+        )
 
     def get_dependency(self, worker_ctx: Any) -> PasswordChecker:
         return PasswordChecker(self.queue)

@@ -70,6 +70,7 @@ class AuthService:
             credentials.password,
             throttle=attempt,
             on_lock=mail_the_owner,
+            client=client_address,
         )
         self.dispatch("user_authenticated", {"email": user.email})
         return {**user.to_public(), **self._sessions().start(user.id)}

@@ -23,6 +23,7 @@ class AuthSettings(TokenSettings):
     # bcrypt checks at once (auth/dependencies.py: Passwords), and checks that may wait for one.
     bcrypt_concurrency: Count
     bcrypt_queue_limit: NonNegativeInt
+    bcrypt_per_client: Count
     refresh_token_seconds: Annotated[int, Field(ge=60)]
     # Sign-in throttling (auth/throttling.py): failures allowed per window, window in seconds.
     login_account_max_failures: Count
