@@ -1,6 +1,7 @@
 """Sign-ins under a password-guessing attack (issue 10): an attacker sends wrong passwords at a
 steady rate from one address while legitimate users sign in from others; prints their success
-rate and latency, `GET /ping` latency meanwhile, and how deep auth's bcrypt queue got.
+rate and latency, `GET /ping` latency meanwhile, and how deep auth's bcrypt queue got; first
+without the attacker (the baseline of this machine at this moment), then with it.
 
     python -m bench.auth_attack [--rate 50] [--seconds 30] [--legit-rate 2]
 
@@ -152,7 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50, help="attacker attempts per second")
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--legit-rate", type=float, default=1, help="legitimate sign-ins/s")
+    parser.add_argument("--legit-rate", type=float, default=0.5, help="legitimate sign-ins/s")
     parser.add_argument("--legit-users", type=int, default=20)
     args = parser.parse_args()
 
@@ -182,61 +183,76 @@ def main() -> None:
                 raise SystemExit("auth did not answer within 60 s")
             time.sleep(0.5)
 
-        attacker: list[tuple[int, float]] = []
-        legit: list[tuple[int, float]] = []
-        stop = threading.Event()
-
-        def attack(number: int) -> None:
-            attacker.append(sign_in(broker, f"guess-{number}@example.com", "wrong", ATTACKER))
-
-        def legitimate(number: int) -> None:
-            user = number % args.legit_users
-            address = f"198.51.100.{user + 1}"
-            legit.append(sign_in(broker, f"legit-{user}@example.com", LEGIT_PASSWORD, address))
-
-        threads = [
-            threading.Thread(target=paced, args=(args.rate, args.seconds, stop, attack)),
-            threading.Thread(target=paced, args=(args.legit_rate, args.seconds, stop, legitimate)),
-        ]
-        for thread in threads:
-            thread.start()
-        time.sleep(2)  # the attack is under way
-        ping = run_wrk(f"{broker}/ping", connections=4, seconds=max(1, int(args.seconds) - 4))
-        for thread in threads:
-            thread.join()
-
+        baseline = run_phase(broker, args, attack_rate=0)
+        attacked = run_phase(broker, args, attack_rate=args.rate)
         auth_log.seek(0)
         peaks = [int(found) for found in PEAK.findall(auth_log.read().decode(errors="replace"))]
 
-    attack_statuses = Counter(status for status, _ in attacker)
-    legit_statuses = Counter(status for status, _ in legit)
-    legit_ok = [seconds * 1000 for status, seconds in legit if status == 202]
-    throttled = [seconds * 1000 for status, seconds in attacker if status == 429]
-    print(f"one bcrypt check (cost 12) on this machine now: {bcrypt_ms:.0f} ms")
-    print(f"attacker: {len(attacker)} attempts in {args.seconds:g} s from {ATTACKER}")
-    print(f"  statuses: {dict(sorted(attack_statuses.items()))}")
-    if throttled:
-        print(
-            f"  throttled answers: p50 {statistics.median(throttled):.1f} ms, "
-            f"p99 {percentile(throttled, 0.99):.1f} ms"
+    print(f"one bcrypt check (cost 12) on this machine at the start: {bcrypt_ms:.0f} ms")
+    for label, phase in (("without attacker", baseline), ("under attack", attacked)):
+        print(f"--- {label}, {args.seconds:g} s ---")
+        report(phase, args)
+    print(
+        f"bcrypt queue: at most {max(peaks, default=0)} waiting over both phases "
+        "(bound BCRYPT_QUEUE_LIMIT, auth/config.yaml)"
+    )
+
+
+def run_phase(broker: str, args: argparse.Namespace, attack_rate: float) -> dict:
+    attacker: list[tuple[int, float]] = []
+    legit: list[tuple[int, float]] = []
+    stop = threading.Event()
+    run_id = uuid.uuid4().hex[:6]
+
+    def attack(number: int) -> None:
+        email = f"guess-{run_id}-{number}@example.com"
+        attacker.append(sign_in(broker, email, "wrong", ATTACKER))
+
+    def legitimate(number: int) -> None:
+        user = number % args.legit_users
+        address = f"198.51.100.{user + 1}"
+        legit.append(sign_in(broker, f"legit-{user}@example.com", LEGIT_PASSWORD, address))
+
+    threads = [
+        threading.Thread(target=paced, args=(args.legit_rate, args.seconds, stop, legitimate))
+    ]
+    if attack_rate:
+        threads.append(
+            threading.Thread(target=paced, args=(attack_rate, args.seconds, stop, attack))
         )
+    for thread in threads:
+        thread.start()
+    time.sleep(2)  # under way
+    ping = run_wrk(f"{broker}/ping", connections=4, seconds=max(1, int(args.seconds) - 4))
+    for thread in threads:
+        thread.join()
+    return {"attacker": attacker, "legit": legit, "ping": ping}
+
+
+def report(phase: dict, args: argparse.Namespace) -> None:
+    attacker, legit, ping = phase["attacker"], phase["legit"], phase["ping"]
+    if attacker:
+        statuses = Counter(status for status, _ in attacker)
+        throttled = [seconds * 1000 for status, seconds in attacker if status == 429]
+        print(f"attacker: {len(attacker)} wrong passwords from {ATTACKER}")
+        print(f"  statuses: {dict(sorted(statuses.items()))}")
+        if throttled:
+            print(
+                f"  429 answers: p50 {statistics.median(throttled):.1f} ms, "
+                f"p99 {percentile(throttled, 0.99):.1f} ms"
+            )
+    ok = [seconds * 1000 for status, seconds in legit if status == 202]
+    statuses = Counter(status for status, _ in legit)
+    rate = 100 * len(ok) / len(legit) if legit else 0.0
     print(f"legitimate: {len(legit)} sign-ins from {args.legit_users} other addresses")
-    print(f"  statuses: {dict(sorted(legit_statuses.items()))}")
-    rate = 100 * len(legit_ok) / len(legit) if legit else 0.0
-    print(f"  success {rate:.1f}%", end="")
-    if legit_ok:
-        print(
-            f", p50 {statistics.median(legit_ok):.0f} ms, p99 {percentile(legit_ok, 0.99):.0f} ms"
-        )
+    print(f"  statuses: {dict(sorted(statuses.items()))}, success {rate:.1f}%", end="")
+    if ok:
+        print(f", p50 {statistics.median(ok):.0f} ms, p99 {percentile(ok, 0.99):.0f} ms")
     else:
         print()
     print(
-        f"GET /ping meanwhile (wrk, 4 connections): {ping.requests_per_second:.0f} req/s, "
+        f"GET /ping (wrk, 4 connections): {ping.requests_per_second:.0f} req/s, "
         f"p50 {ping.p50_ms:.1f} ms, p99 {ping.p99_ms:.1f} ms, {ping.errors} errors"
-    )
-    print(
-        f"bcrypt queue: at most {max(peaks, default=0)} waiting "
-        "(bound BCRYPT_QUEUE_LIMIT, auth/config.yaml)"
     )
 
 
