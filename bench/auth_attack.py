@@ -127,10 +127,16 @@ def paced(rate: float, seconds: float, stop: threading.Event, send) -> None:
             number += 1
 
 
+_sessions = threading.local()
+
+
 def sign_in(broker: str, email: str, password: str, address: str) -> tuple[int, float]:
+    """One sign-in on this thread's kept-alive connection: the client's own CPU stays small."""
+    session = getattr(_sessions, "session", None) or requests.Session()
+    _sessions.session = session
     started = time.monotonic()
     try:
-        response = requests.post(
+        response = session.post(
             f"{broker}/handle",
             json={"action": "auth", "auth": {"email": email, "password": password}},
             headers={"X-Forwarded-For": address},
