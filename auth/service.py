@@ -16,6 +16,7 @@ from auth.settings import AuthSettings
 from auth.throttling import Attempt
 from common.errors import ServiceError
 from common.event_dispatcher import PatientEventDispatcher
+from common.ids import new_id
 from common.rpc import rpc
 from common.settings import Settings
 from common.validation import Credentials, RefreshRequest, validate
@@ -72,7 +73,8 @@ class AuthService:
             on_lock=mail_the_owner,
             client=client_address,
         )
-        self.dispatch("user_authenticated", {"email": user.email})
+        # The event's id makes a redelivered event one entry.
+        self.dispatch("user_authenticated", {"email": user.email, "event_id": new_id()})
         return {**user.to_public(), **self._sessions().start(user.id)}
 
     @rpc(expected_exceptions=ServiceError)

@@ -58,7 +58,7 @@ class BrokerServer(HttpServer):
             origin = request.environ.get("HTTP_ORIGIN")
             response.headers.extend(self.cors.response_headers(origin))
         response.headers.extend(SECURITY_HEADERS)
-        return response
+        return super().finish_response(request, response)
 
 
 class BrokerHttp(HttpEntrypoint):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -31,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 from common.door_token import REFUSED, presented_ok
 from common.envelope import error_response
 from common.errors import ServiceError
+from common.ids import IDEMPOTENCY_KEY_CONTEXT_KEY, IDEMPOTENCY_KEY_HEADER, event_id
 from common.settings import settings_for
 from common.web.server import HttpServer
 from logger.settings import LoggerSettings
@@ -51,7 +53,20 @@ class XmlRpcServer(HttpServer):
         self.door_token = settings_for(self.container, LoggerSettings).logger_door_token
 
     def get_app(self) -> XmlRpcApp:
-        return XmlRpcApp({provider.xmlrpc_name: provider for provider in self._providers})
+        methods = {provider.xmlrpc_name: provider for provider in self._providers}
+        return XmlRpcApp(methods, self.context_data_from_headers)
+
+    def context_data_from_headers(self, request: Request) -> dict[str, Any]:
+        """The request id, and the caller's `Idempotency-Key` (checked: an invalid one is a 400
+        fault, not replaced, or a retry would be stored twice)."""
+        context = super().context_data_from_headers(request)
+        key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        if key is not None:
+            try:
+                context[IDEMPOTENCY_KEY_CONTEXT_KEY] = event_id(key)
+            except ServiceError as exc:
+                raise Fault(exc.status, exc.message) from None
+        return context
 
     def respond(self, request: Request) -> Response:
         """A caller without the door token gets fault 401 before its call is parsed."""
@@ -78,8 +93,13 @@ def _readable_size(size: int) -> str:
 class XmlRpcApp:
     """Parse the call, run the method's entrypoint, answer its result or a fault."""
 
-    def __init__(self, methods: dict[str, XmlRpcMethod]) -> None:
+    def __init__(
+        self,
+        methods: dict[str, XmlRpcMethod],
+        context_data: Callable[[Request], dict[str, Any]] = lambda request: {},
+    ) -> None:
         self.methods = methods
+        self.context_data = context_data
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         """As a WSGI application (werkzeug's test client drives it so)."""
@@ -96,7 +116,7 @@ class XmlRpcApp:
             method = self.methods.get(method_name)
             if method is None:
                 raise Fault(404, f"unknown method {method_name!r}")
-            return self.marshal(method.call(params))
+            return self.marshal(method.call(params, self.context_data(request)))
         except Fault as fault:
             return dumps(fault, methodresponse=True)
 
@@ -132,7 +152,7 @@ class XmlRpcMethod(Entrypoint):
         self.server.unregister_provider(self)
         super().stop()
 
-    def call(self, params: tuple[Any, ...]) -> Any:
+    def call(self, params: tuple[Any, ...], context_data: dict[str, Any] | None = None) -> Any:
         """Run a worker with `params` as positional arguments; its failure becomes a Fault."""
         try:
             self.check_signature(params, {})
@@ -142,7 +162,11 @@ class XmlRpcMethod(Entrypoint):
         result = Event()
         try:
             self.container.spawn_worker(
-                self, params, {}, handle_result=partial(self.handle_result, result)
+                self,
+                params,
+                {},
+                context_data=context_data,
+                handle_result=partial(self.handle_result, result),
             )
             return result.wait()
         except ServiceError as exc:

@@ -1,5 +1,6 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pytest
 from eventlet import GreenPool
@@ -112,7 +113,11 @@ def test_service_answers_the_user_and_tokens_and_dispatches_user_authenticated()
     assert service.settings.token_keys.verify(answer["access_token"])["sub"] == "7"
     assert len(answer["refresh_token"]) >= 40
     assert "password" not in answer
-    service.dispatch.assert_called_once_with("user_authenticated", {"email": "admin@example.com"})
+    service.dispatch.assert_called_once_with(
+        "user_authenticated", {"email": "admin@example.com", "event_id": ANY}
+    )
+    (_, event), _ = service.dispatch.call_args
+    assert len(event["event_id"]) == 32  # a redelivered event keeps it: stored once
 
 
 def test_service_dispatches_nothing_on_failure():
