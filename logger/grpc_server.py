@@ -23,6 +23,7 @@ from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
 from common.ids import IDEMPOTENCY_KEY_METADATA, REQUEST_ID_METADATA, event_id, request_id
 from common.logs import configure
+from logger.grpc_door import DoorTokenInterceptor
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
@@ -77,7 +78,8 @@ def build_server(settings: LoggerSettings, store: LogStore) -> grpc.Server:
     executor = ThreadPoolExecutor(
         max_workers=settings.logger_grpc_workers, thread_name_prefix="grpc"
     )
-    server = grpc.server(executor)
+    interceptors = [DoorTokenInterceptor(settings.logger_door_token)]
+    server = grpc.server(executor, interceptors=interceptors)
     service = LogService(store)
     write_log = grpc.unary_unary_rpc_method_handler(
         service.write_log_bytes,

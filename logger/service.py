@@ -68,14 +68,6 @@ class LoggerService:
     def get(self, entry_id: str) -> LogRecord:
         return self.storage.get(entry_id)
 
-    @rpc(expected_exceptions=ServiceError)
-    def update(self, entry_id: str, name: str, data: str) -> LogRecord:
-        return self.storage.update(entry_id, name, data)
-
-    @rpc(expected_exceptions=ServiceError)
-    def drop(self) -> None:
-        self.storage.drop()
-
     @event_handler("auth", "user_authenticated", expected_exceptions=ServiceError)
     def on_user_authenticated(self, event: dict[str, Any]) -> None:
         entry = authentication_event(event)

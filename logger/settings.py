@@ -22,3 +22,5 @@ class LoggerSettings(ServiceSettings):
     logger_xmlrpc_address: HostAndPort
     logger_grpc_address: HostAndPort
     logger_grpc_workers: Count
+    # What XML-RPC and gRPC callers must present; "" leaves them open (common/door_token.py).
+    logger_door_token: str = Field(repr=False)

@@ -47,7 +47,10 @@ def nested(depth: int) -> str:
 
 def post_json(path: str, body: str | bytes, extra: bytes = b"") -> bytes:
     raw = body.encode() if isinstance(body, str) else body
-    head = b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n%s\r\n"
+    head = (
+        b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n%s\r\n"
+    )
     return head % (path.encode(), len(raw), extra) + raw
 
 

@@ -57,7 +57,8 @@ class HttpEntrypoint(HttpRequestHandler):
 
     def response_from_exception(self, exc: Exception) -> Response:
         status, message = status_and_message(exc)
-        return error_response(status, message)
+        headers = exc.headers() if isinstance(exc, ServiceError) else None
+        return error_response(status, message, headers)
 
 
 http = HttpEntrypoint.decorator
