@@ -14,6 +14,15 @@ A connection in confirm mode carries one publish at a time (it waits for the con
 must be about as large as the number of requests in flight: kombu's global default of 10 made
 requests queue for a connection, and that wait, not RabbitMQ, was most of the p99 latency at
 concurrency 64 (bench/ measured 220 ms with 10 connections, 80 ms with 64).
+
+On a cluster (`AMQP_URI` listing several nodes) a publish that fails because its node went away,
+whose confirm does not come within `RABBIT_CONFIRM_TIMEOUT`, or that RabbitMQ nacks (py-amqp
+counts a nack as a recoverable connection error), is published again on the next
+node (kombu's `ensure`, round-robin over the list) before the caller is told anything: one node
+of three down costs a retried publish, not a 5xx. On a quorum queue the confirm means a quorum
+of nodes has the event. A publish retried after a lost confirm may reach RabbitMQ twice; both
+copies carry the same message id. With no quorum (two nodes of three down) nothing is confirmed
+and the caller gets a 503 within about the confirm timeout.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from nameko.extensions import DependencyProvider
 
 from broker.settings import BrokerSettings
 from common import queues
+from common.amqp_uri import failover_policy
 from common.errors import DownstreamError, ServiceUnavailable
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
 from common.settings import settings_for
@@ -42,9 +52,17 @@ RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.4, "
 
 
 class LogEvents:
-    def __init__(self, connection: Connection, size: int) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        size: int,
+        confirm_timeout: float | None = None,
+        retry_policy: dict[str, float] | None = None,
+    ) -> None:
         self._producers = ProducerPool(connection.Pool(limit=size), limit=size)
         self._declared = False
+        self._confirm_timeout = confirm_timeout
+        self._retry_policy = retry_policy or RETRY_POLICY
 
     def declare(self) -> None:
         with self._producers.acquire(block=True) as producer:
@@ -88,22 +106,32 @@ class LogEvents:
                 mandatory=True,
                 message_id=message_id,
                 retry=True,
-                retry_policy=RETRY_POLICY,
+                retry_policy=self._retry_policy,
+                confirm_timeout=self._confirm_timeout,
             )
 
 
 class LogEventPublisher(DependencyProvider):
-    """Config: AMQP_URI, RABBIT_PUBLISH_CONNECTIONS (the size of the connection pool)."""
+    """Config: AMQP_URI (one node or several), RABBIT_PUBLISH_CONNECTIONS (the size of the
+    connection pool), RABBIT_CONFIRM_TIMEOUT (seconds to wait for a confirm on one node)."""
 
     def setup(self) -> None:
+        uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        policy = failover_policy(uri, RETRY_POLICY)
         connection = Connection(
-            self.container.config[AMQP_URI_CONFIG_KEY],
+            uri,
             connect_timeout=1,
-            # Opening a connection gives up as quickly as publishing does (RETRY_POLICY).
-            transport_options={"confirm_publish": True, **RETRY_POLICY},
+            failover_strategy="round-robin",
+            # Opening a connection gives up as quickly as publishing does.
+            transport_options={"confirm_publish": True, **policy},
         )
-        size = settings_for(self.container, BrokerSettings).rabbit_publish_connections
-        self.events = LogEvents(connection, size)
+        settings = settings_for(self.container, BrokerSettings)
+        self.events = LogEvents(
+            connection,
+            settings.rabbit_publish_connections,
+            confirm_timeout=settings.rabbit_confirm_timeout,
+            retry_policy=policy,
+        )
 
     def stop(self) -> None:
         self.events.close()

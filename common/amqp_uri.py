@@ -25,3 +25,13 @@ def nodes(uri: str) -> list[str]:
 def sanitize_amqp_uri(uri: str) -> str:
     """The URI with the password of every node it lists masked."""
     return SEPARATOR.join(sanitize_url(url) for url in nodes(uri))
+
+
+def failover_policy(uri: str, policy: dict[str, float]) -> dict[str, float]:
+    """A kombu retry policy that tries every node of `uri` at least once before giving up.
+
+    kombu moves to the next node after each failed attempt and sleeps only after a full round,
+    so `max_retries` below the number of nodes would give up with a node never tried (with two
+    of three nodes down, kombu's default of one retry never reaches the third).
+    """
+    return {**policy, "max_retries": max(int(policy.get("max_retries", 0)), len(nodes(uri)))}

@@ -39,6 +39,7 @@ from nameko.rpc import (
     get_rpc_exchange,
 )
 
+from common.amqp_uri import failover_policy
 from common.errors import DownstreamUnavailable, ServiceUnavailable
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
@@ -74,8 +75,9 @@ class ConsumerCount:
     """How many consumers a queue has, asked of RabbitMQ on one connection of its own."""
 
     def __init__(self, amqp_uri: str) -> None:
+        self._policy = failover_policy(amqp_uri, SHORT_RETRY_POLICY)
         self._connection = Connection(
-            amqp_uri, connect_timeout=1, transport_options=dict(SHORT_RETRY_POLICY)
+            amqp_uri, connect_timeout=1, transport_options=dict(self._policy)
         )
         self._channel: Any = None
         self._lock = Semaphore()
@@ -87,7 +89,9 @@ class ConsumerCount:
             for attempt in (1, 2):  # a connection RabbitMQ dropped is reopened once
                 try:
                     if self._channel is None:
-                        connection = self._connection.ensure_connection(max_retries=1)
+                        connection = self._connection.ensure_connection(
+                            max_retries=self._policy["max_retries"]
+                        )
                         self._channel = connection.channel()
                     return self._channel.queue_declare(queue, passive=True).consumer_count
                 except AMQP_ERRORS as exc:

@@ -6,7 +6,7 @@ from unittest.mock import Mock
 import pytest
 from nameko.utils import sanitize_url
 
-from common.amqp_uri import nodes, sanitize_amqp_uri
+from common.amqp_uri import failover_policy, nodes, sanitize_amqp_uri
 from common.queue_consumer import RobustQueueConsumer
 
 CLUSTER = (
@@ -51,3 +51,9 @@ def test_the_consumer_reconnect_warning_shows_no_password(caplog):
         consumer.on_connection_error(ConnectionRefusedError("refused"), 2)
     assert "rabbit-2" in caplog.text
     assert "secret" not in caplog.text
+
+
+@pytest.mark.parametrize(("uri", "retries"), [(CLUSTER, 3), ("amqp://h//", 2)])
+def test_the_failover_policy_reaches_every_node(uri, retries):
+    policy = {"max_retries": 2, "interval_start": 0.1}
+    assert failover_policy(uri, policy) == {"max_retries": retries, "interval_start": 0.1}
