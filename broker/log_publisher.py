@@ -16,18 +16,20 @@ requests queue for a connection, and that wait, not RabbitMQ, was most of the p9
 concurrency 64 (bench/ measured 220 ms with 10 connections, 80 ms with 64).
 
 On a cluster (`AMQP_URI` listing several nodes) a publish that fails because its node went away,
-whose confirm does not come within `RABBIT_CONFIRM_TIMEOUT`, or that RabbitMQ nacks (py-amqp
-counts a nack as a recoverable connection error), is published again on the next
-node (kombu's `ensure`, round-robin over the list) before the caller is told anything: one node
-of three down costs a retried publish, not a 5xx. On a quorum queue the confirm means a quorum
-of nodes has the event. A publish retried after a lost confirm may reach RabbitMQ twice; both
-copies carry the same message id. With no quorum (two nodes of three down) nothing is confirmed
-and the caller gets a 503 within about the confirm timeout.
+whose confirm does not come in time, or that RabbitMQ nacks (py-amqp counts a nack as a
+recoverable connection error), is published again on the next node (kombu's `ensure`,
+round-robin over the list) before the caller is told anything: one node of three down costs a
+retried publish, not a 5xx. On a quorum queue the confirm means a quorum of nodes has the event.
+A publish retried after a lost confirm may reach RabbitMQ twice; both copies carry the same
+message id. All of it within `RABBIT_PUBLISH_TIMEOUT` seconds (one node waited at most half of
+it): with no quorum (two nodes of three down) nothing is confirmed and the caller gets a 503
+then, instead of every node's wait added up.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -51,17 +53,21 @@ log = logging.getLogger(__name__)
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.4, "interval_max": 1}
 
 
+class PublishDeadline(OperationalError):
+    """No node confirmed the event within the publish timeout."""
+
+
 class LogEvents:
     def __init__(
         self,
         connection: Connection,
         size: int,
-        confirm_timeout: float | None = None,
+        timeout: float | None = None,
         retry_policy: dict[str, float] | None = None,
     ) -> None:
         self._producers = ProducerPool(connection.Pool(limit=size), limit=size)
         self._declared = False
-        self._confirm_timeout = confirm_timeout
+        self._timeout = timeout
         self._retry_policy = retry_policy or RETRY_POLICY
 
     def declare(self) -> None:
@@ -95,7 +101,18 @@ class LogEvents:
         self._producers.force_close_all()
         self._producers.connections.force_close_all()
 
+    def _give_up_after(self, started: float) -> Any:
+        """A kombu errback (called before each retry, the failed connection already closed) that
+        ends the retries once the publish timeout has passed."""
+
+        def errback(exc: Exception, interval: float) -> None:
+            if self._timeout is not None and time.monotonic() - started > self._timeout:
+                raise PublishDeadline(f"no RabbitMQ node confirmed in {self._timeout:g} s: {exc}")
+
+        return errback
+
     def _publish(self, body: dict[str, str], level: str, message_id: str) -> None:
+        policy = {**self._retry_policy, "errback": self._give_up_after(time.monotonic())}
         with self._producers.acquire(block=True) as producer:
             producer.publish(
                 body,
@@ -106,30 +123,37 @@ class LogEvents:
                 mandatory=True,
                 message_id=message_id,
                 retry=True,
-                retry_policy=self._retry_policy,
-                confirm_timeout=self._confirm_timeout,
+                retry_policy=policy,
+                confirm_timeout=self._timeout and self._timeout / 2,
             )
 
 
 class LogEventPublisher(DependencyProvider):
     """Config: AMQP_URI (one node or several), RABBIT_PUBLISH_CONNECTIONS (the size of the
-    connection pool), RABBIT_CONFIRM_TIMEOUT (seconds to wait for a confirm on one node)."""
+    connection pool), RABBIT_PUBLISH_TIMEOUT (seconds for a confirm, failover included)."""
 
     def setup(self) -> None:
         uri = self.container.config[AMQP_URI_CONFIG_KEY]
         policy = failover_policy(uri, RETRY_POLICY)
+        settings = settings_for(self.container, BrokerSettings)
         connection = Connection(
             uri,
             connect_timeout=1,
             failover_strategy="round-robin",
-            # Opening a connection gives up as quickly as publishing does.
-            transport_options={"confirm_publish": True, **policy},
+            # Opening a connection gives up as quickly as publishing does. Every read (a confirm,
+            # the answer to closing a connection that failed) waits at most half the publish
+            # timeout: a node without a quorum neither confirms nor lets a channel close (py-amqp
+            # would wait for it a minute, on every failover).
+            transport_options={
+                "confirm_publish": True,
+                "read_timeout": settings.rabbit_publish_timeout / 2,
+                **policy,
+            },
         )
-        settings = settings_for(self.container, BrokerSettings)
         self.events = LogEvents(
             connection,
             settings.rabbit_publish_connections,
-            confirm_timeout=settings.rabbit_confirm_timeout,
+            timeout=settings.rabbit_publish_timeout,
             retry_policy=policy,
         )
 

@@ -24,7 +24,7 @@ class BrokerSettings(ServiceSettings):
     # Exact origins or glob patterns, separated by spaces or commas (broker/cors.py).
     cors_allowed_origins: str
     rabbit_publish_connections: Count
-    rabbit_confirm_timeout: Seconds
+    rabbit_publish_timeout: Seconds
     logger_xmlrpc_url: str
     logger_xmlrpc_timeout: Seconds
     logger_grpc_target: HostAndPort
