@@ -16,7 +16,6 @@ tests; each test has its own MongoDB database.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import time
 import uuid
@@ -39,8 +38,6 @@ from testing.rabbit_cluster import RabbitCluster
 
 log = logging.getLogger(__name__)
 
-# Until the event ids of issue 9.4 land (common/ids.py), a redelivery stores an entry twice.
-EVENT_IDS = importlib.util.find_spec("common.ids") is not None
 EVENTS = 2400
 CONCURRENCY = 16
 FAULT_ANSWERS = {503, 504}
@@ -105,6 +102,11 @@ def wait_stored(logs, name: str, expected: set[str], seconds: float = 90) -> Cou
     return stored_data(logs, name)
 
 
+def stored_under_event_ids(logs) -> bool:
+    entry = logs.find_one({}, {"_id": 1})
+    return entry is not None and isinstance(entry["_id"], str)
+
+
 def log_body(name: str):
     return lambda data: {"log": {"name": name, "data": data}}
 
@@ -115,7 +117,9 @@ def assert_stored_once(logs, name: str, answers: Answers) -> None:
     missing = accepted - stored.keys()
     doubled = {data: count for data, count in stored.items() if count > 1}
     assert not missing, f"{len(missing)} accepted events not stored"
-    if doubled and not EVENT_IDS:
+    if doubled and not stored_under_event_ids(logs):
+        # Until the event ids of issue 9.4 land (message id = MongoDB `_id`, a string), an ack
+        # lost with its node makes the new leader deliver a stored batch again.
         pytest.xfail(f"{len(doubled)} stored twice: exactly-once needs the event ids (issue 9.4)")
     assert not doubled, f"{len(doubled)} events stored more than once"
     # Events refused with 503/504 may have reached RabbitMQ all the same (no confirm came back);
