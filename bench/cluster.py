@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pymongo
@@ -32,6 +33,7 @@ from bench.system import System
 from bench.wrk import run_wrk
 from common.log_topology import LISTENER_QUEUE_NAME
 from testing.rabbit_cluster import RabbitCluster
+from testing.rabbit_management import QueueInfo
 from testing.rabbit_nodes import RabbitNode
 
 MONGO_URI = "mongodb://127.0.0.1:27017"
@@ -41,26 +43,29 @@ CONCURRENCIES = (16, 64)
 FAILOVER_CLIENTS = 16
 
 
-def settle(collection, expected: int, seconds: float = 120) -> int:
-    """Stored entries once `expected` are, or once the count stopped growing for 3 s."""
-    deadline, last, changed = time.monotonic() + seconds, -1, time.monotonic()
-    while time.monotonic() < deadline:
-        count = collection.estimated_document_count()
-        if count >= expected:
-            return count
-        if count != last:
-            last, changed = count, time.monotonic()
-        elif time.monotonic() - changed > 3:
-            return count
-        time.sleep(0.25)
-    return collection.estimated_document_count()
+def settle(
+    collection, name: str, listener_queue: Callable[[], QueueInfo], seconds: float = 180
+) -> int:
+    """Entries stored under `name` once the listener's queue is empty (every message stored or
+    given up), as RabbitMQ's management API sees it (sampled every second)."""
+    deadline = time.monotonic() + seconds
+    empty_in_a_row = 0
+    while time.monotonic() < deadline and empty_in_a_row < 3:
+        time.sleep(0.5)
+        try:
+            empty_in_a_row = empty_in_a_row + 1 if listener_queue().messages == 0 else 0
+        except requests.RequestException:  # the management API of a node that is restarting
+            empty_in_a_row = 0
+    return collection.count_documents({"name": name})
 
 
-def throughput(label: str, seconds: int, collection) -> list[str]:
+def throughput(
+    label: str, seconds: int, collection, listener_queue: Callable[[], QueueInfo]
+) -> list[str]:
     rows = []
     for concurrency in CONCURRENCIES:
-        collection.drop()
-        body = f'{{"log": {{"name": "bench-{label}-c{concurrency}", "data": "{"x" * 100}"}}}}'
+        name = f"bench-{label.replace(' ', '-')}-c{concurrency}-{uuid.uuid4().hex[:6]}"
+        body = f'{{"log": {{"name": "{name}", "data": "{"x" * 100}"}}}}'
         result = run_wrk(
             f"{BROKER}/log-rabbit",
             connections=concurrency,
@@ -68,7 +73,7 @@ def throughput(label: str, seconds: int, collection) -> list[str]:
             method="POST",
             body=body,
         )
-        stored = settle(collection, result.ok)
+        stored = settle(collection, name, listener_queue)
         rows.append(
             f"| {label} | {concurrency} | {result.requests_per_second:.0f} | {result.p50_ms:.1f} "
             f"| {result.p99_ms:.1f} | {result.errors} | {result.ok} | {stored} |"
@@ -78,7 +83,6 @@ def throughput(label: str, seconds: int, collection) -> list[str]:
 
 
 def failover(cluster: RabbitCluster, seconds: int, collection) -> list[str]:
-    collection.drop()
     leader = cluster.leader_of(LISTENER_QUEUE_NAME)
     name = f"failover-{uuid.uuid4().hex[:8]}"
     answers: list[tuple[float, str, int]] = []  # (when answered, data, status)
@@ -110,7 +114,8 @@ def failover(cluster: RabbitCluster, seconds: int, collection) -> list[str]:
         time.sleep(max(started + 2 * seconds / 3 - time.monotonic(), 0))
         leader.start()
     accepted = {data for _, data, status in answers if status == 202}
-    settle(collection, len(accepted), seconds=120)
+    cluster.ensure_running()
+    settle(collection, name, lambda: cluster.queue(LISTENER_QUEUE_NAME))
     stored = Counter(entry["data"] for entry in collection.find({"name": name}, {"data": 1}))
     ok_times = sorted(when for when, _, status in answers if status == 202)
     gap = max((b - a for a, b in itertools.pairwise(ok_times)), default=0.0)
@@ -142,9 +147,13 @@ def report(seconds: int = 10, failover_seconds: int = 30) -> list[str]:
     ]
     try:
         with RabbitNode.private() as node, System({**env, "AMQP_URI": node.amqp_uri}):
-            lines += throughput("1 node", seconds, collection)
+            lines += throughput(
+                "1 node", seconds, collection, lambda: node.queue(LISTENER_QUEUE_NAME)
+            )
         with RabbitCluster() as cluster, System({**env, "AMQP_URI": cluster.amqp_uri}):
-            lines += throughput("3-node cluster", seconds, collection)
+            lines += throughput(
+                "3-node cluster", seconds, collection, lambda: cluster.queue(LISTENER_QUEUE_NAME)
+            )
             lines += ["", *failover(cluster, failover_seconds, collection)]
             print(lines[-1], flush=True)
     finally:
