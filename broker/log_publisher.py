@@ -20,8 +20,8 @@ whose confirm does not come in time, or that RabbitMQ nacks (py-amqp counts a na
 recoverable connection error), is published again on the next node (kombu's `ensure`,
 round-robin over the list) before the caller is told anything: one node of three down costs a
 retried publish, not a 5xx. On a quorum queue the confirm means a quorum of nodes has the event.
-A publish retried after a lost confirm may reach RabbitMQ twice; both copies carry the same
-message id. All of it within `RABBIT_PUBLISH_TIMEOUT` seconds (one node waited at most half of
+A publish retried after a lost confirm may reach RabbitMQ twice; both copies carry the event id
+as message id and are stored as one entry. All of it within `RABBIT_PUBLISH_TIMEOUT` seconds (one node waited at most half of
 it): with no quorum (two nodes of three down) nothing is confirmed and the caller gets a 503
 then, instead of every node's wait added up.
 """
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 from amqp.exceptions import ChannelError
@@ -40,10 +39,12 @@ from kombu.pools import ProducerPool
 from nameko.constants import AMQP_URI_CONFIG_KEY, PERSISTENT
 from nameko.extensions import DependencyProvider
 
+from broker.payloads import OutgoingEvent
 from broker.settings import BrokerSettings
 from common import queues
 from common.amqp_uri import failover_policy
 from common.errors import DownstreamError, ServiceUnavailable
+from common.ids import REQUEST_ID_AMQP_HEADER
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
 from common.settings import settings_for
 
@@ -76,26 +77,26 @@ class LogEvents:
             queues.declare(LISTENER_QUEUE, producer.connection)
         self._declared = True
 
-    def publish(self, name: str, data: str, level: str) -> str:
-        """Publish one event; returns its message id once RabbitMQ confirmed it."""
-        message_id = uuid.uuid4().hex
-        body = {"name": name, "data": data}
+    def publish(self, event: OutgoingEvent) -> None:
+        """Publish one event; returns once RabbitMQ confirmed it.
+
+        The event's id is the message id and its request id a header: the listener stores the
+        entry under that id, so a publish retried after a lost confirm is still one entry."""
         try:
             if not self._declared:
                 self.declare()
             try:
-                self._publish(body, level, message_id)
+                self._publish(event)
             except ChannelError as exc:
                 log.warning("RabbitMQ refused a log event (%s): declaring the queue again", exc)
                 self.declare()
-                self._publish(body, level, message_id)
+                self._publish(event)
         except ChannelError as exc:
             if "NO_ROUTE" in str(exc):
                 raise DownstreamError("the log event could not be routed to any queue") from None
             raise ServiceUnavailable("RabbitMQ refused the log event") from None
         except (OperationalError, OSError):
             raise ServiceUnavailable("RabbitMQ is unavailable") from None
-        return message_id
 
     def close(self) -> None:
         self._producers.force_close_all()
@@ -111,17 +112,18 @@ class LogEvents:
 
         return errback
 
-    def _publish(self, body: dict[str, str], level: str, message_id: str) -> None:
+    def _publish(self, event: OutgoingEvent) -> None:
         policy = {**self._retry_policy, "errback": self._give_up_after(time.monotonic())}
         with self._producers.acquire(block=True) as producer:
             producer.publish(
-                body,
+                {"name": event.name, "data": event.data},
                 exchange=LOGS_EXCHANGE,
-                routing_key=routing_key(level),
+                routing_key=routing_key(event.level),
                 serializer="json",
                 delivery_mode=PERSISTENT,
                 mandatory=True,
-                message_id=message_id,
+                message_id=event.id,
+                headers={REQUEST_ID_AMQP_HEADER: event.request_id},
                 retry=True,
                 retry_policy=policy,
                 confirm_timeout=self._timeout and self._timeout / 2,
