@@ -1,7 +1,8 @@
 """Bounded HTTP load for fault tests: N requests at a given concurrency, every answer recorded.
 
 Under eventlet (the test session is monkey-patched) the worker threads are green threads. Each
-request has a timeout; a request that got no HTTP answer at all is recorded as status 0.
+request has a timeout; a request that got no HTTP answer at all is recorded as status 0; an
+accepted one (202) with the event id the broker answered (`data.id`), its stored entry's `_id`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ class Answers:
     """What each request got, by the value it carried (a unique string per request)."""
 
     by_value: dict[str, int] = field(default_factory=dict)
+    event_ids: dict[str, str] = field(default_factory=dict)  # of the accepted (202: data.id)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, value: str, status: int) -> None:
+    def record(self, value: str, status: int, event_id: str | None = None) -> None:
         with self._lock:
             self.by_value[value] = status
+            if event_id is not None:
+                self.event_ids[value] = event_id
 
     @property
     def done(self) -> int:
@@ -52,12 +56,16 @@ def post_each(
     def post(value: str) -> None:
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
+        event_id = None
         try:
-            status = session.post(url, json=body(value), timeout=timeout).status_code
+            response = session.post(url, json=body(value), timeout=timeout)
+            status = response.status_code
+            if status == 202:
+                event_id = response.json()["data"]["id"]
         except requests.RequestException:
             status = 0
             local.session = None
-        answers.record(value, status)
+        answers.record(value, status, event_id)
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(post, values))

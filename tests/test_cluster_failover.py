@@ -86,45 +86,35 @@ def wait_until(condition, seconds: float, interval: float = 0.2) -> float:
         time.sleep(interval)
 
 
-def stored_data(logs, name: str) -> Counter[str]:
-    return Counter(entry["data"] for entry in logs.find({"name": name}, {"data": 1, "_id": 0}))
-
-
-def wait_stored(logs, name: str, expected: set[str], seconds: float = 90) -> Counter[str]:
-    """What is stored under `name` once every expected value is, or after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        stored = stored_data(logs, name)
-        if expected <= stored.keys():
-            time.sleep(1)  # a duplicate would arrive now
-            return stored_data(logs, name)
-        time.sleep(0.5)
-    return stored_data(logs, name)
-
-
-def stored_under_event_ids(logs) -> bool:
-    entry = logs.find_one({}, {"_id": 1})
-    return entry is not None and isinstance(entry["_id"], str)
+def stored(logs, name: str) -> dict[str, list[str]]:
+    """Stored entries under `name`: the `_id`s (event ids) of each `data` value."""
+    ids: dict[str, list[str]] = {}
+    for entry in logs.find({"name": name}, {"data": 1}):
+        ids.setdefault(entry["data"], []).append(entry["_id"])
+    return ids
 
 
 def log_body(name: str):
     return lambda data: {"log": {"name": name, "data": data}}
 
 
-def assert_stored_once(logs, name: str, answers: Answers) -> None:
-    accepted = answers.with_status(202)
-    stored = wait_stored(logs, name, accepted)
-    missing = accepted - stored.keys()
-    doubled = {data: count for data, count in stored.items() if count > 1}
+def assert_stored_once(logs, name: str, answers: Answers, seconds: float = 90) -> None:
+    """Every accepted event stored under its event id, once; nothing else stored."""
+    accepted = answers.event_ids
+    deadline = time.monotonic() + seconds
+    entries = stored(logs, name)
+    while not accepted.keys() <= entries.keys() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        entries = stored(logs, name)
+    time.sleep(1)  # a duplicate would arrive now
+    entries = stored(logs, name)
+    missing = [data for data, event_id in accepted.items() if event_id not in entries.get(data, [])]
+    doubled = {data: ids for data, ids in entries.items() if len(ids) > 1}
     assert not missing, f"{len(missing)} accepted events not stored"
-    if doubled and not stored_under_event_ids(logs):
-        # Until the event ids of issue 9.4 land (message id = MongoDB `_id`, a string), an ack
-        # lost with its node makes the new leader deliver a stored batch again.
-        pytest.xfail(f"{len(doubled)} stored twice: exactly-once needs the event ids (issue 9.4)")
     assert not doubled, f"{len(doubled)} events stored more than once"
     # Events refused with 503/504 may have reached RabbitMQ all the same (no confirm came back);
     # stored or not, never twice. Nothing else is stored.
-    assert stored.keys() <= answers.by_value.keys()
+    assert entries.keys() <= answers.by_value.keys()
 
 
 def test_every_accepted_event_is_stored_once_through_the_stop_of_the_queue_leader(
@@ -222,13 +212,13 @@ def test_two_nodes_down_answer_503_or_504_fast_then_everything_recovers(
         node.launch()
     for node in (first, second):
         node.wait_ready(90)
-    recovered = wait_until(
-        lambda: (
-            requests.post(url, json=log_body(name)(f"{name} probe"), timeout=10).status_code == 202
-        ),
-        60,
-        0.5,
-    )
+    probes = Answers()
+
+    def probe() -> bool:
+        post_each(url, [f"{name} probe {probes.done}"], log_body(name), 1, answers=probes)
+        return 202 in probes.statuses()
+
+    recovered = wait_until(probe, 60, 0.5)
     after = post_each(url, [f"{name} after {n}" for n in range(100)], log_body(name), 8)
     log.info("recovered %.1f s after the nodes were ready", recovered)
     assert after.statuses() == {202: 100}
@@ -238,9 +228,9 @@ def test_two_nodes_down_answer_503_or_504_fast_then_everything_recovers(
     assert login.status_code == 202
     assert requests.get(f"{broker_url}/logs?limit=5", timeout=10).status_code == 200
     every = Answers()
-    for part in (before, during, after):
+    for part in (before, during, probes, after):
         every.by_value.update(part.by_value)
-    every.record(f"{name} probe", 202)
+        every.event_ids.update(part.event_ids)
     assert_stored_once(logs, name, every)
 
 
