@@ -32,6 +32,7 @@ import requests
 from bench.system import System
 from bench.wrk import run_wrk
 from common.log_topology import LISTENER_QUEUE_NAME
+from listener.queues import RETRY_QUEUE
 from testing.rabbit_cluster import RabbitCluster
 from testing.rabbit_management import QueueInfo
 from testing.rabbit_nodes import RabbitNode
@@ -43,24 +44,35 @@ CONCURRENCIES = (16, 64)
 FAILOVER_CLIENTS = 16
 
 
-def settle(
-    collection, name: str, listener_queue: Callable[[], QueueInfo], seconds: float = 180
-) -> int:
-    """Entries stored under `name` once the listener's queue is empty (every message stored or
-    given up), as RabbitMQ's management API sees it (sampled every second)."""
+def settle(collection, name: str, queue: Callable[[str], QueueInfo], seconds: float = 180) -> int:
+    """Entries stored under `name` once the listener's queue and its retry queue are empty (every
+    message stored or given up), as RabbitMQ's management API sees them (sampled every second)."""
     deadline = time.monotonic() + seconds
     empty_in_a_row = 0
     while time.monotonic() < deadline and empty_in_a_row < 3:
         time.sleep(0.5)
         try:
-            empty_in_a_row = empty_in_a_row + 1 if listener_queue().messages == 0 else 0
+            waiting = sum(
+                _messages(queue, queue_name)
+                for queue_name in (LISTENER_QUEUE_NAME, RETRY_QUEUE.name)
+            )
+            empty_in_a_row = empty_in_a_row + 1 if waiting == 0 else 0
         except requests.RequestException:  # the management API of a node that is restarting
             empty_in_a_row = 0
     return collection.count_documents({"name": name})
 
 
+def _messages(queue: Callable[[str], QueueInfo], name: str) -> int:
+    try:
+        return queue(name).messages or 0
+    except requests.HTTPError as error:
+        if error.response is not None and error.response.status_code == 404:
+            return 0  # the retry queue exists from the first retry on
+        raise
+
+
 def throughput(
-    label: str, seconds: int, collection, listener_queue: Callable[[], QueueInfo]
+    label: str, seconds: int, collection, queue: Callable[[str], QueueInfo]
 ) -> list[str]:
     rows = []
     for concurrency in CONCURRENCIES:
@@ -73,7 +85,7 @@ def throughput(
             method="POST",
             body=body,
         )
-        stored = settle(collection, name, listener_queue)
+        stored = settle(collection, name, queue)
         rows.append(
             f"| {label} | {concurrency} | {result.requests_per_second:.0f} | {result.p50_ms:.1f} "
             f"| {result.p99_ms:.1f} | {result.errors} | {result.ok} | {stored} |"
@@ -115,7 +127,7 @@ def failover(cluster: RabbitCluster, seconds: int, collection) -> list[str]:
         leader.start()
     accepted = {data for _, data, status in answers if status == 202}
     cluster.ensure_running()
-    settle(collection, name, lambda: cluster.queue(LISTENER_QUEUE_NAME))
+    settle(collection, name, cluster.queue)
     stored = Counter(entry["data"] for entry in collection.find({"name": name}, {"data": 1}))
     ok_times = sorted(when for when, _, status in answers if status == 202)
     gap = max((b - a for a, b in itertools.pairwise(ok_times)), default=0.0)
@@ -147,13 +159,9 @@ def report(seconds: int = 10, failover_seconds: int = 30) -> list[str]:
     ]
     try:
         with RabbitNode.private() as node, System({**env, "AMQP_URI": node.amqp_uri}):
-            lines += throughput(
-                "1 node", seconds, collection, lambda: node.queue(LISTENER_QUEUE_NAME)
-            )
+            lines += throughput("1 node", seconds, collection, node.queue)
         with RabbitCluster() as cluster, System({**env, "AMQP_URI": cluster.amqp_uri}):
-            lines += throughput(
-                "3-node cluster", seconds, collection, lambda: cluster.queue(LISTENER_QUEUE_NAME)
-            )
+            lines += throughput("3-node cluster", seconds, collection, cluster.queue)
             lines += ["", *failover(cluster, failover_seconds, collection)]
             print(lines[-1], flush=True)
     finally:
