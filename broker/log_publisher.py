@@ -21,9 +21,9 @@ recoverable connection error), is published again on the next node (kombu's `ens
 round-robin over the list) before the caller is told anything: one node of three down costs a
 retried publish, not a 5xx. On a quorum queue the confirm means a quorum of nodes has the event.
 A publish retried after a lost confirm may reach RabbitMQ twice; both copies carry the event id
-as message id and are stored as one entry. All of it within `RABBIT_PUBLISH_TIMEOUT` seconds (one node waited at most half of
-it): with no quorum (two nodes of three down) nothing is confirmed and the caller gets a 503
-then, instead of every node's wait added up.
+as message id and are stored as one entry. All of it within `RABBIT_PUBLISH_TIMEOUT` seconds
+(one node waited at most half of it): with no quorum (two nodes of three down) nothing is
+confirmed and the caller gets a 503 then, instead of every node's wait added up.
 """
 
 from __future__ import annotations
