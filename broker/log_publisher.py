@@ -32,6 +32,7 @@ import logging
 import time
 from typing import Any
 
+import eventlet
 from amqp.exceptions import ChannelError
 from kombu import Connection
 from kombu.exceptions import OperationalError
@@ -114,20 +115,31 @@ class LogEvents:
 
     def _publish(self, event: OutgoingEvent) -> None:
         policy = {**self._retry_policy, "errback": self._give_up_after(time.monotonic())}
+        deadline = PublishDeadline(f"no RabbitMQ node confirmed in {self._timeout} s")
         with self._producers.acquire(block=True) as producer:
-            producer.publish(
-                {"name": event.name, "data": event.data},
-                exchange=LOGS_EXCHANGE,
-                routing_key=routing_key(event.level),
-                serializer="json",
-                delivery_mode=PERSISTENT,
-                mandatory=True,
-                message_id=event.id,
-                headers={REQUEST_ID_AMQP_HEADER: event.request_id},
-                retry=True,
-                retry_policy=policy,
-                confirm_timeout=self._timeout and self._timeout / 2,
-            )
+            try:
+                with eventlet.Timeout(self._timeout, deadline):
+                    self._send(producer, event, policy)
+            except PublishDeadline:
+                # Whatever it waited for (a confirm, the answer to closing a channel on a node
+                # without quorum) may still come: the connection goes without a handshake.
+                producer.connection.collect()
+                raise
+
+    def _send(self, producer: Any, event: OutgoingEvent, policy: dict[str, Any]) -> None:
+        producer.publish(
+            {"name": event.name, "data": event.data},
+            exchange=LOGS_EXCHANGE,
+            routing_key=routing_key(event.level),
+            serializer="json",
+            delivery_mode=PERSISTENT,
+            mandatory=True,
+            message_id=event.id,
+            headers={REQUEST_ID_AMQP_HEADER: event.request_id},
+            retry=True,
+            retry_policy=policy,
+            confirm_timeout=self._timeout and self._timeout / 2,
+        )
 
 
 class LogEventPublisher(DependencyProvider):
@@ -142,10 +154,10 @@ class LogEventPublisher(DependencyProvider):
             uri,
             connect_timeout=1,
             failover_strategy="round-robin",
-            # Opening a connection gives up as quickly as publishing does. Every read (a confirm,
-            # the answer to closing a connection that failed) waits at most half the publish
-            # timeout: a node without a quorum neither confirms nor lets a channel close (py-amqp
-            # would wait for it a minute, on every failover).
+            # Opening a connection gives up as quickly as publishing does. A node without a
+            # quorum neither confirms nor lets a channel close (py-amqp waited a minute for it
+            # on every failover): reads are bounded (SO_RCVTIMEO, for blocking sockets; under
+            # eventlet the publish's own deadline in `_publish` is the bound).
             transport_options={
                 "confirm_publish": True,
                 "read_timeout": settings.rabbit_publish_timeout / 2,
