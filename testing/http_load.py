@@ -8,6 +8,7 @@ accepted one (202) with the event id the broker answered (`data.id`), its stored
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +23,15 @@ class Answers:
 
     by_value: dict[str, int] = field(default_factory=dict)
     event_ids: dict[str, str] = field(default_factory=dict)  # of the accepted (202: data.id)
+    seconds: dict[str, float] = field(default_factory=dict)  # how long each one took
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, value: str, status: int, event_id: str | None = None) -> None:
+    def record(
+        self, value: str, status: int, event_id: str | None = None, seconds: float = 0.0
+    ) -> None:
         with self._lock:
             self.by_value[value] = status
+            self.seconds[value] = seconds
             if event_id is not None:
                 self.event_ids[value] = event_id
 
@@ -56,7 +61,7 @@ def post_each(
     def post(value: str) -> None:
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
-        event_id = None
+        event_id, started = None, time.monotonic()
         try:
             response = session.post(url, json=body(value), timeout=timeout)
             status = response.status_code
@@ -65,7 +70,7 @@ def post_each(
         except requests.RequestException:
             status = 0
             local.session = None
-        answers.record(value, status, event_id)
+        answers.record(value, status, event_id, time.monotonic() - started)
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(post, values))
