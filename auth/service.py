@@ -10,12 +10,14 @@ from auth.settings import AuthSettings
 from common.event_dispatcher import PatientEventDispatcher
 from common.rpc import rpc
 from common.settings import Settings
+from common.tracing import CallTracer
 from common.validation import Credentials, validate
 
 
 class AuthService:
     name = "auth"
 
+    tracer = CallTracer()
     settings = Settings(AuthSettings)
     users = Users()
     passwords = Passwords()

@@ -15,12 +15,14 @@ from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
+from common.tracing import CallTracer
 from common.validation import Credentials, validate
 
 
 class BrokerService:
     name = "broker"
 
+    tracer = CallTracer()
     settings = Settings(BrokerSettings)
     auth_rpc = TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")

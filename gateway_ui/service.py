@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from common.envelope import json_response
 from common.settings import Settings
+from common.tracing import CallTracer
 from common.web.entrypoint import http
 from gateway_ui.dependencies import PageFiles
 from gateway_ui.settings import PageSettings
@@ -17,6 +18,7 @@ from gateway_ui.settings import PageSettings
 class GatewayUiService:
     name = "gateway_ui"
 
+    tracer = CallTracer()
     settings = Settings(PageSettings)
     site = PageFiles()
 

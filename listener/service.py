@@ -12,6 +12,7 @@ from __future__ import annotations
 from common.log_topology import LISTENER_QUEUE
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
+from common.tracing import CallTracer
 from listener.consumer import consume_batches
 from listener.deliveries import Delivery
 from listener.dependencies import Redelivery
@@ -23,6 +24,7 @@ from listener.settings import ListenerSettings
 class ListenerService:
     name = "listener"
 
+    tracer = CallTracer()
     settings = Settings(ListenerSettings)
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
     redelivery = Redelivery()

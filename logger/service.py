@@ -12,6 +12,7 @@ from typing import Any
 from common.errors import ServiceError
 from common.rpc import rpc
 from common.settings import Settings
+from common.tracing import CallTracer
 from logger.dependencies import LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_entry, log_info_entry
@@ -23,6 +24,7 @@ from logger.xmlrpc import xmlrpc
 class LoggerService:
     name = "logger"
 
+    tracer = CallTracer()
     settings = Settings(LoggerSettings)
     storage = LogStorage()
 

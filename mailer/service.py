@@ -20,6 +20,7 @@ from common.errors import DownstreamUnavailable, ServiceError
 from common.event_handlers import event_handler
 from common.rpc import rpc
 from common.settings import Settings
+from common.tracing import CallTracer
 from mailer.delivery import deliver
 from mailer.dependencies import Smtp
 from mailer.settings import SmtpSettings
@@ -58,6 +59,7 @@ def mail_requested_by(source: str) -> Any:
 class MailerService:
     name = "mailer"
 
+    tracer = CallTracer()
     settings = Settings(SmtpSettings)
     smtp = Smtp()
 

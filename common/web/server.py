@@ -30,6 +30,7 @@ from nameko.extensions import ProviderCollector, SharedExtension
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
+from common import request_ids
 from common.envelope import error_response
 from common.web.connection import REAP_SECONDS, Connection, State, turn_away
 from common.web.environ import base_environ
@@ -47,6 +48,23 @@ SPARE_FILES = 256  # descriptors besides the connections: AMQP, databases, files
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 # Killed by a stop: they hold no request that reached a worker.
 _DROPPED_ON_STOP = (State.IDLE, State.READING, State.CLOSING)
+
+
+def request_id_of(request: Request | None) -> str:
+    """The request's id (common/request_ids.py), decided once per request and kept in its
+    environ; a fresh one for an answer to a request whose headers were never read."""
+    if request is None:
+        return request_ids.new_request_id()
+    environ = request.environ
+    request_id = environ.get(_REQUEST_ID_ENVIRON)
+    if request_id is None:
+        request_id = environ[_REQUEST_ID_ENVIRON] = request_ids.from_header(
+            environ.get(request_ids.ENVIRON_KEY)
+        )
+    return request_id
+
+
+_REQUEST_ID_ENVIRON = "common.request_id"
 
 
 class HttpServer(ProviderCollector, SharedExtension):
@@ -110,7 +128,9 @@ class HttpServer(ProviderCollector, SharedExtension):
         return self.app.respond(request)
 
     def finish_response(self, request: Request | None, response: Response) -> Response:
-        """Every response passes here before it is sent, the server's own answers included."""
+        """Every response passes here before it is sent, the server's own answers included:
+        each carries the request's id (subclasses extending this call it)."""
+        response.headers[request_ids.HEADER] = request_id_of(request)
         return response
 
     def server_error(self, status: int, message: str, request: Request | None) -> Response:
@@ -118,7 +138,7 @@ class HttpServer(ProviderCollector, SharedExtension):
         return error_response(status, message)
 
     def context_data_from_headers(self, request: Request) -> dict[str, Any]:
-        return {}
+        return {request_ids.REQUEST_ID_CONTEXT_KEY: request_id_of(request)}
 
     # Connections
 
