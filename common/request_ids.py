@@ -34,6 +34,12 @@ current: ContextVar[str] = ContextVar("request_id", default=NONE)
 current_entrypoint: ContextVar[str] = ContextVar("entrypoint", default=NONE)
 
 
+def current_request_id() -> str | None:
+    """The id of the worker running in this green thread, None outside a worker."""
+    value = current.get()
+    return None if value == NONE else value
+
+
 def new_request_id() -> str:
     """32 random hex digits (as a UUID4 without dashes, a tenth of the cost of uuid4())."""
     return os.urandom(16).hex()

@@ -27,6 +27,7 @@ import eventlet
 from nameko.extensions import DependencyProvider
 
 from common.errors import DownstreamError, DownstreamUnavailable, ServiceError
+from common.metrics import MAILS
 from common.settings import settings_for
 from mailer.settings import SmtpSettings
 
@@ -45,11 +46,13 @@ class SmtpClient:
         try:
             self._send(message)
         except Exception as exc:
+            MAILS.labels("failed").inc()
             error = translate(exc, self.settings.timeout)
             if error is None:
                 raise
             log.warning("mail %s not sent: %s (%r)", message["Message-ID"], error.message, exc)
             raise error from None
+        MAILS.labels("sent").inc()
 
     def _send(self, message: EmailMessage) -> None:
         # Two deadlines, as in go-simple-mail: one to connect (TCP, greeting, STARTTLS, login),
