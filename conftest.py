@@ -51,6 +51,8 @@ def config_for(rabbit_config: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     def make(service: str, **overrides: Any) -> dict[str, Any]:
         config = service_config(service)
         config["AMQP_URI"] = rabbit_config["AMQP_URI"]
+        # The ops port (/metrics, /health) on a port the kernel picks, never the fixed default.
+        config["METRICS_ADDRESS"] = "127.0.0.1:0"
         config.update(overrides)
         return config
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import eventlet
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from nameko_sqlalchemy import Database
 from nameko_sqlalchemy.database import DatabaseWrapper
 from psycogreen.eventlet import patch_psycopg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from auth.models import Base, User
 from auth.passwords import check_password
 from auth.settings import AuthSettings
+from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
 
 
@@ -42,6 +44,14 @@ class Users(Database):
 
     def get_dependency(self, worker_ctx: Any) -> UserStore:
         return UserStore(super().get_dependency(worker_ctx))
+
+    def readiness(self) -> dict[str, Check]:
+        def probe() -> str:
+            with eventlet.Timeout(CHECK_TIMEOUT), self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return "SELECT 1 answered"
+
+        return {"postgresql": run_check(probe)}
 
 
 class PasswordChecker:

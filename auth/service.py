@@ -8,6 +8,7 @@ from auth.authentication import authenticate
 from auth.dependencies import Passwords, Users
 from auth.settings import AuthSettings
 from common.event_dispatcher import PatientEventDispatcher
+from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
 from common.tracing import CallTracer
@@ -18,6 +19,7 @@ class AuthService:
     name = "auth"
 
     tracer = CallTracer()
+    ops = Operations()
     settings = Settings(AuthSettings)
     users = Users()
     passwords = Passwords()

@@ -13,6 +13,7 @@ from broker.payloads import LogRequest, logs_limit, mail_part
 from broker.settings import BrokerSettings
 from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
+from common.ops import Operations
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
 from common.tracing import CallTracer
@@ -23,6 +24,7 @@ class BrokerService:
     name = "broker"
 
     tracer = CallTracer()
+    ops = Operations()
     settings = Settings(BrokerSettings)
     auth_rpc = TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
@@ -38,6 +40,14 @@ class BrokerService:
     @http("GET", "/ping")
     def ping(self, request: Request) -> Response:
         return json_response(200, "pong")
+
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        return self.ops.health()
+
+    @http("GET", "/metrics")
+    def metrics(self, request: Request) -> Response:
+        return self.ops.metrics()
 
     @http("POST", "/handle")
     def handle(self, request: Request) -> Response:

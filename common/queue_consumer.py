@@ -28,6 +28,7 @@ from kombu.message import Message
 from nameko.messaging import QueueConsumer
 
 from common import queues
+from common.readiness import Check
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,11 @@ RECONNECT_MAX_WAIT = 2.0
 
 
 class RobustQueueConsumer(QueueConsumer):
+    _consuming = False  # consumers registered on a live connection (readiness)
+
     @contextmanager
     def establish_connection(self) -> Any:
+        self._consuming = False
         with self.create_connection() as connection:
             connection.ensure_connection(
                 self.on_connection_error,
@@ -68,6 +72,23 @@ class RobustQueueConsumer(QueueConsumer):
             consumer.qos(prefetch_count=self.prefetch_count)
             self._consumers[provider] = consumer
         return self._consumers.values()
+
+    def on_consume_ready(
+        self, connection: Any, channel: Any, consumers: Any, **kwargs: Any
+    ) -> None:
+        self._consuming = True
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        self._consuming = False
+        super().on_connection_error(exc, interval)
+
+    def readiness(self) -> dict[str, Check]:
+        """RabbitMQ: connected, and consuming every queue of this container's entrypoints."""
+        queues_consumed = sorted(provider.queue.name for provider in self._providers)
+        if not self._consuming or self.should_stop:
+            return {"rabbitmq": Check(False, f"not consuming {', '.join(queues_consumed)}")}
+        return {"rabbitmq": Check(True, f"consuming {', '.join(queues_consumed)}")}
 
     def ack_message(self, message: Message) -> None:
         try:

@@ -41,6 +41,7 @@ from nameko.rpc import (
 
 from common.errors import DownstreamUnavailable, ServiceUnavailable
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
+from common.readiness import Check, run_check
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
 from common.settings import Seconds, settings_for, single_setting
 
@@ -187,6 +188,18 @@ class TimeoutRpcProxy(RpcProxy):
         super().setup()
         self.timeout = settings_for(self.container, single_setting(self.timeout_key, Seconds)).value
         self.consumers = ConsumerCount(self.container.config[AMQP_URI_CONFIG_KEY])
+
+    def readiness(self) -> dict[str, Check]:
+        """Whether anyone consumes the target's queue: reported, never required (a caller still
+        serves its other work while one service behind it is down)."""
+
+        def probe() -> str:
+            count = self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.target_service))
+            if count == 0:
+                raise ServiceUnavailable(f"{self.target_service} service is not running")
+            return f"{count} consumer(s)"
+
+        return {f"{self.target_service} service": run_check(probe, required=False)}
 
     def stop(self) -> None:
         self.consumers.close()

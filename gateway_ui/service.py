@@ -8,6 +8,7 @@ from __future__ import annotations
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import json_response
+from common.ops import Operations
 from common.settings import Settings
 from common.tracing import CallTracer
 from common.web.entrypoint import http
@@ -19,6 +20,7 @@ class GatewayUiService:
     name = "gateway_ui"
 
     tracer = CallTracer()
+    ops = Operations()
     settings = Settings(PageSettings)
     site = PageFiles()
 
@@ -33,3 +35,11 @@ class GatewayUiService:
     @http("GET", "/ping")
     def ping(self, request: Request) -> Response:
         return json_response(200, "pong")
+
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        return self.ops.health()
+
+    @http("GET", "/metrics")
+    def metrics(self, request: Request) -> Response:
+        return self.ops.metrics()

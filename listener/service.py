@@ -10,6 +10,7 @@ fails, the whole batch is requeued.
 from __future__ import annotations
 
 from common.log_topology import LISTENER_QUEUE
+from common.ops import Operations
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
 from common.tracing import CallTracer
@@ -25,6 +26,7 @@ class ListenerService:
     name = "listener"
 
     tracer = CallTracer()
+    ops = Operations()
     settings = Settings(ListenerSettings)
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
     redelivery = Redelivery()

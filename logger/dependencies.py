@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pymongo
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
+from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
@@ -42,3 +44,12 @@ class LogStorage(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> LogStore:
         return self.store
+
+    def readiness(self) -> dict[str, Check]:
+        def probe() -> str:
+            assert self.client is not None, "stopped"
+            with pymongo.timeout(CHECK_TIMEOUT):
+                self.client.admin.command("ping")
+            return "ping answered"
+
+        return {"mongodb": run_check(probe)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from common.errors import ServiceError
+from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
 from common.tracing import CallTracer
@@ -25,6 +26,7 @@ class LoggerService:
     name = "logger"
 
     tracer = CallTracer()
+    ops = Operations()
     settings = Settings(LoggerSettings)
     storage = LogStorage()
 

@@ -28,6 +28,7 @@ from nameko.extensions import DependencyProvider
 
 from common.errors import DownstreamError, DownstreamUnavailable, ServiceError
 from common.metrics import MAILS
+from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
 from mailer.settings import SmtpSettings
 
@@ -136,3 +137,19 @@ class Smtp(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> SmtpClient:
         return SmtpClient(self.settings)
+
+    def readiness(self) -> dict[str, Check]:
+        """The mail server greets, takes a login if configured, and answers NOOP."""
+
+        def probe() -> str:
+            with eventlet.Timeout(CHECK_TIMEOUT, TimeoutError("no answer in time")):
+                connection = SmtpClient(self.settings)._open()
+                try:
+                    code, _ = connection.noop()
+                finally:
+                    connection.close()
+            if code != 250:
+                raise ConnectionError(f"NOOP answered {code}")
+            return f"{self.settings.host}:{self.settings.port} answered NOOP"
+
+        return {"smtp": run_check(probe)}

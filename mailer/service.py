@@ -18,6 +18,7 @@ from tenacity import RetryCallState, retry, retry_if_exception_type, wait_expone
 
 from common.errors import DownstreamUnavailable, ServiceError
 from common.event_handlers import event_handler
+from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
 from common.tracing import CallTracer
@@ -60,6 +61,7 @@ class MailerService:
     name = "mailer"
 
     tracer = CallTracer()
+    ops = Operations()
     settings = Settings(SmtpSettings)
     smtp = Smtp()
 
