@@ -10,6 +10,7 @@ from pymongo import MongoClient
 
 from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
+from logger.metered_store import MeteredLogStore
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 
@@ -29,7 +30,7 @@ class LogStorage(DependencyProvider):
     def setup(self) -> None:
         settings = settings_for(self.container, LoggerSettings)
         self.client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
-        self.store = LogStore(
+        self.store = MeteredLogStore(
             self.client[settings.mongo_database],
             sorts_all_matches=settings.mongo_sorts_all_matches,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from common.settings import Count, HostAndPort, ServiceSettings
+from common.settings import Count, HostAndPort, Seconds, ServiceSettings
 
 
 class LoggerSettings(ServiceSettings):
@@ -22,3 +22,7 @@ class LoggerSettings(ServiceSettings):
     logger_xmlrpc_address: HostAndPort
     logger_grpc_address: HostAndPort
     logger_grpc_workers: Count
+    # Seconds between the gRPC server's MongoDB pings (its grpc.health.v1 status).
+    logger_grpc_health_interval: Seconds
+    # host:port of the gRPC server's /metrics; empty: none.
+    grpc_metrics_address: str
