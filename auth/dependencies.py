@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from auth.models import Base, User
 from auth.passwords import check_password
 from auth.settings import AuthSettings
+from common.metrics import BCRYPT_RUNNING, BCRYPT_WAITING
 from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
 
@@ -59,8 +60,13 @@ class PasswordChecker:
         self._slots = slots
 
     def matches(self, password: str, hashed: str) -> bool:
-        with self._slots:
-            return tpool.execute(check_password, password, hashed)
+        with BCRYPT_WAITING.track_inprogress():
+            self._slots.acquire()
+        try:
+            with BCRYPT_RUNNING.track_inprogress():
+                return tpool.execute(check_password, password, hashed)
+        finally:
+            self._slots.release()
 
 
 class Passwords(DependencyProvider):

@@ -47,6 +47,15 @@ def run_check(probe: Any, required: bool = True) -> Check:
         return Check(False, f"{type(exc).__name__}: {exc}"[:300], required)
 
 
+def merged(first: Check, second: Check) -> Check:
+    """Two extensions checking the same dependency (two queue consumers on RabbitMQ)."""
+    return Check(
+        first.ready and second.ready,
+        f"{first.detail}; {second.detail}",
+        first.required or second.required,
+    )
+
+
 def container_readiness(container: Any) -> dict[str, Check]:
     checks: dict[str, Check] = {}
     for extension in sorted(container.extensions, key=lambda e: type(e).__name__):
@@ -54,7 +63,8 @@ def container_readiness(container: Any) -> dict[str, Check]:
         if readiness is None:
             continue
         try:
-            checks.update(readiness())
+            for name, check in readiness().items():
+                checks[name] = merged(checks[name], check) if name in checks else check
         except Exception as exc:  # a broken check says so instead of breaking the probe
             log.exception("readiness check of %r failed", extension)
             checks[type(extension).__name__] = Check(False, f"check failed: {exc}")

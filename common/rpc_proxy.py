@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from time import perf_counter
 from typing import Any
 
 from eventlet import Timeout
@@ -39,7 +40,8 @@ from nameko.rpc import (
     get_rpc_exchange,
 )
 
-from common.errors import DownstreamUnavailable, ServiceUnavailable
+from common.errors import DownstreamUnavailable, ServiceError, ServiceUnavailable
+from common.metrics import RPC_CLIENT_DURATION
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
 from common.readiness import Check, run_check
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
@@ -117,6 +119,27 @@ class TimeoutMethodProxy(MethodProxy):
         super().__init__(*args, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = perf_counter()
+        outcome = "error"
+        try:
+            result = self._call_with_deadline(*args, **kwargs)
+            outcome = "ok"
+            return result
+        except ServiceUnavailable:
+            outcome = "unavailable"
+            raise
+        except DownstreamUnavailable:
+            outcome = "timeout"
+            raise
+        except ServiceError:
+            outcome = "expected"
+            raise
+        finally:
+            RPC_CLIENT_DURATION.labels(
+                self.container.service_name, f"{self.service_name}.{self.method_name}", outcome
+            ).observe(perf_counter() - started)
+
+    def _call_with_deadline(self, *args: Any, **kwargs: Any) -> Any:
         target = f"{self.service_name}.{self.method_name}"
         if self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.service_name)) == 0:
             raise ServiceUnavailable(f"{self.service_name} service is not running")

@@ -9,6 +9,7 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_MET
 from nameko.extensions import DependencyProvider
 
 from common import queues
+from common.metrics import LISTENER_MESSAGES
 from common.rpc import QuickPublisher
 from common.settings import settings_for
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
@@ -47,6 +48,10 @@ class Redelivery(DependencyProvider):
                     queues.declare(queue, connection)
             self.declared = True
         self.publisher.publish(body, **options)
+        outcome = (
+            "dead_lettered" if options.get("routing_key") == DEAD_LETTER_QUEUE.name else "retried"
+        )
+        LISTENER_MESSAGES.labels(outcome).inc()
 
     def get_dependency(self, worker_ctx: Any) -> Redeliverer:
         return Redeliverer(self.publish, self.policy)

@@ -10,6 +10,7 @@ fails, the whole batch is requeued.
 from __future__ import annotations
 
 from common.log_topology import LISTENER_QUEUE
+from common.metrics import LISTENER_BATCH_SIZE, LISTENER_MESSAGES
 from common.ops import Operations
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
@@ -33,6 +34,7 @@ class ListenerService:
 
     @consume_batches(LISTENER_QUEUE)
     def handle_logs(self, deliveries: list[Delivery]) -> None:
+        LISTENER_BATCH_SIZE.observe(len(deliveries))
         batch = parse_batch(deliveries)
         for delivery, reason in batch.invalid:
             self.redelivery.dead_letter(delivery, reason)
@@ -44,3 +46,5 @@ class ListenerService:
             reason = failure_reason(exc)
             for delivery, _ in batch.valid:
                 self.redelivery.retry(delivery, reason)
+        else:
+            LISTENER_MESSAGES.labels("stored").inc(len(batch.valid))
