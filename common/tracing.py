@@ -61,7 +61,6 @@ _worker_error_filter = WorkerErrorFilter()
 class CallTracer(DependencyProvider):
     def setup(self) -> None:
         self.service = self.container.service_name
-        self._metrics: dict[tuple[str, str], tuple[Any, Any]] = {}
         nameko_log = logging.getLogger("nameko.containers")
         if _worker_error_filter not in nameko_log.filters:
             nameko_log.addFilter(_worker_error_filter)
@@ -80,25 +79,13 @@ class CallTracer(DependencyProvider):
         entrypoint = worker_ctx.entrypoint
         exc = exc_info[1] if exc_info else None
         outcome, level = classify(exc, entrypoint.expected_exceptions)
-        calls, durations = self._metrics_for(entrypoint.method_name, outcome)
-        calls.inc()
-        durations.observe(duration)
+        metrics.CALL_STATS.observe((self.service, entrypoint.method_name, outcome), duration)
         if log.isEnabledFor(level):
             self._log(level, entrypoint.method_name, outcome, duration, exc_info)
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         request_ids.current.set(request_ids.NONE)
         request_ids.current_entrypoint.set(request_ids.NONE)
-
-    def _metrics_for(self, method: str, outcome: str) -> tuple[Any, Any]:
-        children = self._metrics.get((method, outcome))
-        if children is None:
-            labels = (self.service, method, outcome)
-            children = self._metrics[method, outcome] = (
-                metrics.ENTRYPOINT_CALLS.labels(*labels),
-                metrics.ENTRYPOINT_DURATION.labels(*labels),
-            )
-        return children
 
     def _log(self, level: int, method: str, outcome: str, duration: float, exc_info: Any) -> None:
         extra = {"outcome": outcome, "duration_ms": round(duration * 1000, 3)}

@@ -70,10 +70,11 @@ def test_the_level_comes_from_the_environment():
 
 def test_the_broker_access_log_level_is_its_own_setting(monkeypatch):
     monkeypatch.setenv("ACCESS_LOG_LEVEL", "INFO")
+    monkeypatch.setenv("CALL_LOG_LEVEL", "INFO")
 
     loggers = service_config("broker")["LOGGING"]["loggers"]
 
-    assert loggers == {"common.web.access": {"level": "INFO"}}
+    assert loggers == {"common.web.access": {"level": "INFO"}, "common.calls": {"level": "INFO"}}
 
 
 def test_log_format_json_writes_one_object_per_line_with_the_service_and_request_id():
