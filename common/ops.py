@@ -50,6 +50,7 @@ class OpsView:
 class Operations(DependencyProvider):
     def setup(self) -> None:
         self.address = self.container.config.get(ADDRESS_KEY) or None
+        self.view = OpsView(self.container)
         self._socket: Any = None
         self._thread: Any = None
 
@@ -66,7 +67,7 @@ class Operations(DependencyProvider):
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        view = OpsView(self.container)
+        view = self.view
         if request.method != "GET":
             response = error_response(405, "method not allowed")
         elif request.path == "/metrics":
@@ -94,4 +95,4 @@ class Operations(DependencyProvider):
             self._socket = None
 
     def get_dependency(self, worker_ctx: Any) -> OpsView:
-        return OpsView(self.container)
+        return self.view

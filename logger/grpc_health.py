@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 
 import grpc
@@ -81,8 +83,39 @@ def serve_health(
     return watch
 
 
+def probe(target: str, timeout: float = 3.0) -> str:
+    """The status the server at `target` (host:port) answers for the whole server."""
+    with grpc.insecure_channel(target) as channel:
+        answer = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=""), timeout=timeout
+        )
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+
+
+def main() -> int:
+    """`python -m logger.grpc_health`: exit 0 when the local gRPC server (LOGGER_GRPC_ADDRESS)
+    answers SERVING; the container health check of `logger-grpc`."""
+    address = os.environ.get("LOGGER_GRPC_ADDRESS", "127.0.0.1:50001")
+    host, _, port = address.rpartition(":")
+    if host.strip("[]") in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    try:
+        status = probe(f"{host}:{port}")
+    except grpc.RpcError as exc:
+        sys.stderr.write(f"unhealthy: gRPC health {host}:{port}: {exc.code().name}\n")
+        return 1
+    if status != "SERVING":
+        sys.stderr.write(f"unhealthy: gRPC health {host}:{port}: {status}\n")
+        return 1
+    return 0
+
+
 def serve_metrics(address: str | None) -> None:
     if not address:
         return
     host, _, port = address.rpartition(":")
     start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """The gRPC server's standard health service follows MongoDB (a private SecantusDB the test stops
 and starts again), and its metrics port serves the exposition."""
 
+import os
 import subprocess
 import sys
 import time
@@ -38,6 +39,19 @@ def status(address: str, service: str = "") -> str:
     return completed.stdout.strip()
 
 
+def container_check(address: str) -> subprocess.CompletedProcess[str]:
+    """`python -m logger.grpc_health`, the logger-grpc container's health check."""
+    return subprocess.run(
+        [sys.executable, "-m", "logger.grpc_health"],
+        cwd=ROOT,
+        env={**os.environ, "LOGGER_GRPC_ADDRESS": address.replace("127.0.0.1", "0.0.0.0")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def wait_for_status(address: str, expected: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while (answered := status(address)) != expected:
@@ -58,10 +72,14 @@ def test_health_is_serving_while_mongodb_answers_and_not_while_it_is_down(mongo,
     with grpc_server_process(mongo_database, **env) as server:
         wait_for_status(server.address, "SERVING")
         assert status(server.address, "logs.LogService") == "SERVING"
+        assert container_check(server.address).returncode == 0
 
         mongo.stop()
         wait_for_status(server.address, "NOT_SERVING")
         assert status(server.address, "logs.LogService") == "NOT_SERVING"
+        unhealthy = container_check(server.address)
+        assert unhealthy.returncode == 1
+        assert unhealthy.stderr.endswith(": NOT_SERVING\n")
 
         mongo.start()
         wait_for_status(server.address, "SERVING")
