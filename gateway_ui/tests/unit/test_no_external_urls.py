@@ -18,6 +18,7 @@ from gateway_ui.pages import STATIC_DIR, TEMPLATES_DIR
 PAGE_FILES = [
     TEMPLATES_DIR / "index.html",
     STATIC_DIR / "app.js",
+    STATIC_DIR / "status.js",
     STATIC_DIR / "style.css",
     STATIC_DIR / "favicon.svg",
 ]
@@ -75,7 +76,12 @@ def test_no_page_file_refers_to_anything_outside_the_service(path: Path) -> None
 def test_the_page_refers_to_its_own_script_and_stylesheet() -> None:
     found = references((TEMPLATES_DIR / "index.html").read_text(), ".html")
 
-    assert {"/static/app.js", "/static/style.css", "/static/favicon.svg"} <= set(found)
+    assert {
+        "/static/app.js",
+        "/static/status.js",
+        "/static/style.css",
+        "/static/favicon.svg",
+    } <= set(found)
 
 
 @pytest.mark.parametrize(
