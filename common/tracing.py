@@ -51,7 +51,7 @@ class WorkerErrorFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith(
-            ("(expected) error handling worker", "error handling")
+            ("(expected) error handling worker", "error handling worker")
         )
 
 
