@@ -69,7 +69,7 @@ class CallTracer(DependencyProvider):
         data = worker_ctx.data
         request_id = data.get(request_ids.REQUEST_ID_CONTEXT_KEY)
         if request_id is None:
-            request_id = data[request_ids.REQUEST_ID_CONTEXT_KEY] = request_ids.new_request_id()
+            request_id = data[request_ids.REQUEST_ID_CONTEXT_KEY] = request_ids.new_id()
         request_ids.current.set(request_id)
         request_ids.current_entrypoint.set(worker_ctx.entrypoint.method_name)
         setattr(worker_ctx, _STARTED, perf_counter())

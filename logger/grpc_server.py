@@ -21,6 +21,7 @@ from google.protobuf.message import DecodeError
 
 from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
+from common.ids import IDEMPOTENCY_KEY_METADATA, REQUEST_ID_METADATA, event_id, request_id
 from common.logs import configure
 from logger.grpc_health import serve_health, serve_metrics
 from logger.metered_store import MeteredLogStore
@@ -57,7 +58,14 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
     ) -> logs_pb2.LogResponse:
         entry = request.logEntry
         try:
-            self._store.insert(entry.name, entry.data)
+            metadata = dict(context.invocation_metadata())
+            self._store.insert(
+                entry.name,
+                entry.data,
+                event_id=event_id(metadata.get(IDEMPOTENCY_KEY_METADATA), "idempotency-key"),
+                level=entry.level or "INFO",
+                request_id=request_id(metadata.get(REQUEST_ID_METADATA)),
+            )
         except ServiceError as exc:
             context.abort(STATUS_FOR_ERROR.get(type(exc), grpc.StatusCode.INTERNAL), exc.message)
         except Exception:

@@ -30,8 +30,8 @@ from nameko.extensions import ProviderCollector, SharedExtension
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from common import request_ids
 from common.envelope import error_response
+from common.ids import REQUEST_ID_CONTEXT_KEY, REQUEST_ID_HEADER, new_id, request_id
 from common.web.connection import REAP_SECONDS, Connection, State, turn_away
 from common.web.environ import base_environ
 from common.web.observers import Observer, RequestRecord, access_log, log_access
@@ -48,23 +48,6 @@ SPARE_FILES = 256  # descriptors besides the connections: AMQP, databases, files
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 # Killed by a stop: they hold no request that reached a worker.
 _DROPPED_ON_STOP = (State.IDLE, State.READING, State.CLOSING)
-
-
-def request_id_of(request: Request | None) -> str:
-    """The request's id (common/request_ids.py), decided once per request and kept in its
-    environ; a fresh one for an answer to a request whose headers were never read."""
-    if request is None:
-        return request_ids.new_request_id()
-    environ = request.environ
-    request_id = environ.get(_REQUEST_ID_ENVIRON)
-    if request_id is None:
-        request_id = environ[_REQUEST_ID_ENVIRON] = request_ids.from_header(
-            environ.get(request_ids.ENVIRON_KEY)
-        )
-    return request_id
-
-
-_REQUEST_ID_ENVIRON = "common.request_id"
 
 
 class HttpServer(ProviderCollector, SharedExtension):
@@ -128,9 +111,10 @@ class HttpServer(ProviderCollector, SharedExtension):
         return self.app.respond(request)
 
     def finish_response(self, request: Request | None, response: Response) -> Response:
-        """Every response passes here before it is sent, the server's own answers included:
-        each carries the request's id (subclasses extending this call it)."""
-        response.headers[request_ids.HEADER] = request_id_of(request)
+        """Every response passes here before it is sent, the server's own answers included.
+
+        Subclasses that override it call it too: it puts the request id on every answer."""
+        response.headers[REQUEST_ID_HEADER] = request_id_of(request) if request else new_id()
         return response
 
     def server_error(self, status: int, message: str, request: Request | None) -> Response:
@@ -138,7 +122,9 @@ class HttpServer(ProviderCollector, SharedExtension):
         return error_response(status, message)
 
     def context_data_from_headers(self, request: Request) -> dict[str, Any]:
-        return {request_ids.REQUEST_ID_CONTEXT_KEY: request_id_of(request)}
+        """What the request's worker carries in Nameko's context data, and so passes on with
+        every RPC and event it makes: the request id."""
+        return {REQUEST_ID_CONTEXT_KEY: request_id_of(request)}
 
     # Connections
 
@@ -245,3 +231,12 @@ class HttpServer(ProviderCollector, SharedExtension):
             if connection.thread is not None:
                 connection.thread.kill()
             self.forget(connection)
+
+
+def request_id_of(request: Request) -> str:
+    """The request's id: the caller's `X-Request-ID` when valid, else one made for it (once,
+    so the worker, the logs and the answer agree)."""
+    environ = request.environ
+    if (found := environ.get("common.request_id")) is None:
+        found = environ["common.request_id"] = request_id(environ.get("HTTP_X_REQUEST_ID"))
+    return found

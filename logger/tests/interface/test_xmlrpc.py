@@ -172,7 +172,7 @@ def slow_storage_logger(container_factory, logger_config):
     storage = replace_dependencies(container, "storage")
     logger = SlowStorageLogger(container, eventlet.event.Event(), eventlet.event.Event())
 
-    def insert(name, data):
+    def insert(name, data, **ids):
         if name == "slow":
             logger.started.send()
             logger.release.wait()
