@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/dev/node_modules/.bin:$(PATH)
+MONITOR_ADDRESS ?= 127.0.0.1:9090
 
 .DEFAULT_GOAL := help
 
@@ -65,13 +66,25 @@ ps:
 	$(BIN)/python scripts/supervise.py ctl status
 
 ## test: create the virtualenv if needed, start infrastructure, lint, run the whole test suite
-test: infra chromium
+test: infra chromium promtool
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 ## chromium: install Debian's Chromium for the browser tests when it is missing
 chromium:
 	@scripts/infra.sh need chromium=chromium
+
+## promtool: install Debian's prometheus (promtool, for the alert rules' tests) when it is missing
+promtool:
+	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq prometheus; }
+
+## monitor: Prometheus on http://localhost:9090 scraping `make run` (run it beside), with the alert rules
+monitor: promtool
+	@command -v rabbitmq-plugins >/dev/null && rabbitmq-plugins enable rabbitmq_prometheus >/dev/null || true
+	@echo "Prometheus      http://localhost:9090   (targets: Status > Targets; alerts: Alerts)"
+	mkdir -p .local/prometheus
+	prometheus --config.file=deploy/prometheus/local.yml --storage.tsdb.path=.local/prometheus \
+		--web.listen-address=$(MONITOR_ADDRESS)
 
 ## protos: generate the gRPC code in protos/ from protos/logs.proto
 protos: venv
@@ -109,6 +122,6 @@ constraints: venv
 lint: venv
 	$(BIN)/ruff check .
 
-.PHONY: help venv infra infra-down cluster cluster-down migrate revision run ps test lint chromium protos start stop dlq dlq-replay bench constraints
+.PHONY: help venv infra infra-down cluster cluster-down migrate revision run ps test lint chromium promtool monitor protos start stop dlq dlq-replay bench constraints
 
 include make/containers.mk

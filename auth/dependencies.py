@@ -9,13 +9,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import eventlet
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from nameko_sqlalchemy import Database
 from nameko_sqlalchemy.database import DatabaseWrapper
 from psycogreen.eventlet import patch_psycopg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from auth.models import Base, User
 from auth.passwords import check_password
@@ -23,6 +24,8 @@ from auth.sessions import RefreshTokenStore
 from auth.settings import AuthSettings
 from auth.throttling import ThrottleStore
 from common.errors import ServiceUnavailable
+from common.metrics import BCRYPT_RUNNING, BCRYPT_WAITING
+from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,14 @@ class AuthDatabase(Database):
             throttle=ThrottleStore(db.session),
             refresh_tokens=RefreshTokenStore(db.session),
         )
+
+    def readiness(self) -> dict[str, Check]:
+        def probe() -> str:
+            with eventlet.Timeout(CHECK_TIMEOUT), self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return "SELECT 1 answered"
+
+        return {"postgresql": run_check(probe)}
 
 
 BUSY = "too many sign-ins at once, try again in a moment"
@@ -110,12 +121,14 @@ class BcryptQueue:
                 self.peak_waiting = self.waiting
                 log.info("bcrypt queue: %d waiting at most so far", self.waiting)
             try:
-                self.slots.acquire()
+                with BCRYPT_WAITING.track_inprogress():
+                    self.slots.acquire()
             finally:
                 self.waiting -= 1
         self.checks_started += 1
         try:
-            return tpool.execute(check_password, password, hashed)
+            with BCRYPT_RUNNING.track_inprogress():
+                return tpool.execute(check_password, password, hashed)
         finally:
             self.slots.release()
 

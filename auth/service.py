@@ -17,8 +17,10 @@ from auth.throttling import Attempt
 from common.errors import ServiceError
 from common.event_dispatcher import PatientEventDispatcher
 from common.ids import new_id
+from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
+from common.tracing import CallTracer
 from common.validation import Credentials, RefreshRequest, validate
 
 SWEEP_SECONDS = 300
@@ -27,6 +29,8 @@ SWEEP_SECONDS = 300
 class AuthService:
     name = "auth"
 
+    tracer = CallTracer()
+    ops = Operations()
     settings = Settings(AuthSettings)
     db = AuthDatabase()
     passwords = Passwords()

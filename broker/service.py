@@ -16,8 +16,10 @@ from broker.settings import BrokerSettings
 from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput, TooManyRequests
 from common.ids import IDEMPOTENCY_KEY_HEADER, event_id
+from common.ops import Operations
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
+from common.tracing import CallTracer
 from common.validation import Credentials, RefreshRequest, validate
 from common.web.server import request_id_of
 
@@ -25,6 +27,8 @@ from common.web.server import request_id_of
 class BrokerService:
     name = "broker"
 
+    tracer = CallTracer()
+    ops = Operations()
     settings = Settings(BrokerSettings)
     auth_rpc = TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
@@ -41,6 +45,14 @@ class BrokerService:
     @http("GET", "/ping")
     def ping(self, request: Request) -> Response:
         return json_response(200, "pong")
+
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        return self.ops.health()
+
+    @http("GET", "/metrics")
+    def metrics(self, request: Request) -> Response:
+        return self.ops.metrics()
 
     @http("POST", "/handle")
     def handle(self, request: Request) -> Response:

@@ -11,7 +11,12 @@ Checks:
                     Nameko's consumer connects at start and reconnects by itself; no
                     connection means RabbitMQ is down or not reached yet, so: not ready.
   http:VAR/PATH     GET http://127.0.0.1:<port of $VAR>PATH answers 2xx (the HTTP services' /ping).
-  tcp:VAR           127.0.0.1:<port of $VAR> accepts a connection (XML-RPC, gRPC).
+  tcp:VAR           127.0.0.1:<port of $VAR> accepts a connection (XML-RPC).
+
+Readiness: `http:METRICS_ADDRESS/health` (Nameko services) or `http:BROKER_ADDRESS/health` asks
+the service itself, which checks what it needs (common/readiness.py: RabbitMQ, PostgreSQL,
+MongoDB, SMTP) and answers 503 when one fails. The gRPC server's readiness is the standard gRPC
+health check: `python -m logger.grpc_health` (Kubernetes uses its native `grpc` probe).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from time import perf_counter
 from typing import Any
 
 from eventlet import Timeout
@@ -40,8 +41,10 @@ from nameko.rpc import (
 )
 
 from common.amqp_uri import failover_policy
-from common.errors import DownstreamUnavailable, ServiceUnavailable
+from common.errors import DownstreamUnavailable, ServiceError, ServiceUnavailable
+from common.metrics import RPC_CLIENT_DURATION
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
+from common.readiness import Check, run_check
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
 from common.settings import Seconds, settings_for, single_setting
 
@@ -126,6 +129,27 @@ class TimeoutMethodProxy(MethodProxy):
         super().__init__(*args, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = perf_counter()
+        outcome = "error"
+        try:
+            result = self._call_with_deadline(*args, **kwargs)
+            outcome = "ok"
+            return result
+        except ServiceUnavailable:
+            outcome = "unavailable"
+            raise
+        except DownstreamUnavailable:
+            outcome = "timeout"
+            raise
+        except ServiceError:
+            outcome = "expected"
+            raise
+        finally:
+            RPC_CLIENT_DURATION.labels(
+                self.container.service_name, f"{self.service_name}.{self.method_name}", outcome
+            ).observe(perf_counter() - started)
+
+    def _call_with_deadline(self, *args: Any, **kwargs: Any) -> Any:
         target = f"{self.service_name}.{self.method_name}"
         correlation_id = str(uuid.uuid4())
         # The deadline covers the whole call: asking RabbitMQ for consumers and publishing wait
@@ -203,6 +227,18 @@ class TimeoutRpcProxy(RpcProxy):
         super().setup()
         self.timeout = settings_for(self.container, single_setting(self.timeout_key, Seconds)).value
         self.consumers = ConsumerCount(self.container.config[AMQP_URI_CONFIG_KEY])
+
+    def readiness(self) -> dict[str, Check]:
+        """Whether anyone consumes the target's queue: reported, never required (a caller still
+        serves its other work while one service behind it is down)."""
+
+        def probe() -> str:
+            count = self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.target_service))
+            if count == 0:
+                raise ServiceUnavailable(f"{self.target_service} service is not running")
+            return f"{count} consumer(s)"
+
+        return {f"{self.target_service} service": run_check(probe, required=False)}
 
     def stop(self) -> None:
         self.consumers.close()

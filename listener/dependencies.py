@@ -10,6 +10,7 @@ from nameko.extensions import DependencyProvider
 
 from common import queues
 from common.amqp_uri import failover_policy
+from common.metrics import LISTENER_MESSAGES
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
 from common.settings import settings_for
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
@@ -49,6 +50,10 @@ class Redelivery(DependencyProvider):
                     queues.declare(queue, connection)
             self.declared = True
         self.publisher.publish(body, **options)
+        outcome = (
+            "dead_lettered" if options.get("routing_key") == DEAD_LETTER_QUEUE.name else "retried"
+        )
+        LISTENER_MESSAGES.labels(outcome).inc()
 
     def get_dependency(self, worker_ctx: Any) -> Redeliverer:
         return Redeliverer(self.publish, self.policy)

@@ -24,6 +24,8 @@ from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
 from common.ids import IDEMPOTENCY_KEY_METADATA, REQUEST_ID_METADATA, event_id, request_id
 from common.logs import configure
 from logger.grpc_door import DoorTokenInterceptor
+from logger.grpc_health import serve_health, serve_metrics
+from logger.metered_store import MeteredLogStore
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
@@ -105,12 +107,15 @@ def main() -> None:
     configure(config)
     settings = LoggerSettings.from_config(config)
     client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
-    server = build_server(settings, LogStore(client[settings.mongo_database]))
+    server = build_server(settings, MeteredLogStore(client[settings.mongo_database]))
+    watch = serve_health(server, client, SERVICE, settings.logger_grpc_health_interval)
+    serve_metrics(settings.grpc_metrics_address)
     server.start()
     log.info("gRPC LogService listening on %s", settings.logger_grpc_address)
 
     signum = signal.sigwait(stop_signals)
     log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))
+    watch.stop()
     server.stop(SHUTDOWN_GRACE_SECONDS).wait()
     client.close()
     log.info("gRPC LogService stopped")

@@ -12,8 +12,10 @@ from typing import Any
 
 from common.call_context import CallContext
 from common.errors import ServiceError
+from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
+from common.tracing import CallTracer
 from logger.dependencies import LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_event, log_info_entry
@@ -25,6 +27,8 @@ from logger.xmlrpc import xmlrpc
 class LoggerService:
     name = "logger"
 
+    tracer = CallTracer()
+    ops = Operations()
     settings = Settings(LoggerSettings)
     storage = LogStorage()
     call = CallContext()

@@ -16,3 +16,5 @@ class RunningSystem:
     mail_ui_url: str
     mongo_database: str
     amqp_uri: str
+    # Where each service answers /metrics and /health: "host:port" by service name.
+    ops_addresses: dict[str, str]

@@ -138,9 +138,12 @@ def test_project_containers_run_locked_down(where, container):
 )
 def test_probes_check_something_the_container_has(where, container):
     ports = {port["name"] for port in container.get("ports", [])}
+    numbers = {port["containerPort"] for port in container.get("ports", [])}
     for probe in (container["readinessProbe"], container["livenessProbe"]):
         if "httpGet" in probe or "tcpSocket" in probe:
             assert (probe.get("httpGet") or probe["tcpSocket"])["port"] in ports
+        elif "grpc" in probe:  # Kubernetes' native gRPC probe takes a port number only
+            assert probe["grpc"]["port"] in numbers
         elif probe["exec"]["command"][:3] == ["python", "-m", "common.healthcheck"]:
             for check in probe["exec"]["command"][3:]:
                 kind, argument = parse(check)
@@ -228,3 +231,22 @@ def test_rabbitmq_nodes_discover_each_other_through_the_kubernetes_api():
     pod = named("StatefulSet", "rabbitmq")["spec"]["template"]["spec"]
     (binding,) = of_kind("RoleBinding")
     assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
+
+
+@pytest.mark.parametrize(("where", "container"), ours(), ids=ids(ours()))
+def test_project_pods_are_scraped_on_a_port_they_serve_metrics_on(where, container):
+    kind, name = where.split("/", 1)
+    if kind != "Deployment":
+        return
+    (deployment,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == name]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    ports = {port["containerPort"] for port in container["ports"]}
+    assert int(annotations["prometheus.io/port"]) in ports
+
+
+def test_the_grpc_server_is_ready_by_the_standard_grpc_health_check():
+    (deployment,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "logger-grpc"]
+    (container,) = containers(deployment)
+    assert container["readinessProbe"]["grpc"] == {"port": 50001}
