@@ -165,6 +165,10 @@ def running_system(
     for service, config in configs.items():
         runner_factory(config, service).start()
     return RunningSystem(
+        broker_port=broker_port,
+        page_port=page_port,
+        xmlrpc_port=xmlrpc_port,
+        grpc_target=grpc_logger_process,
         broker_url=broker_url,
         page_url=f"http://127.0.0.1:{page_port}",
         mail_ui_url=maildev,

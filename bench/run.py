@@ -5,7 +5,10 @@ the broker; then the entries actually stored in MongoDB are counted (for rabbit,
 listener has drained the queue). Then the listener's drain rate from a backlog, a soak that
 shows whether memory stays flat, and every process's peak RSS.
 
-    python -m bench.run [--seconds 10] [--brokers 1] [--backlog 10000] [--soak 60]
+    python -m bench.run [--seconds 10] [--brokers 1] [--backlog 10000] [--soak 60] [--cluster]
+
+`--cluster` adds bench/cluster.py's section: the RabbitMQ path on one node against a 3-node
+cluster, and the failover time.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pymongo
 from kombu import Connection, Producer
 from pymongo import IndexModel
 
+from bench import cluster
 from bench.system import RssSampler, System
 from bench.wrk import WrkResult, run_wrk
 from common.log_topology import LOGS_EXCHANGE, routing_key
@@ -103,6 +107,7 @@ def main() -> None:
     parser.add_argument("--brokers", type=int, default=1, help="broker processes on :8080")
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--soak", type=int, default=60, help="seconds of sustained load")
+    parser.add_argument("--cluster", action="store_true", help="then bench.cluster's section")
     args = parser.parse_args()
 
     mongo = pymongo.MongoClient("mongodb://127.0.0.1:27017")
@@ -149,6 +154,8 @@ def main() -> None:
             megabytes = " | ".join(f"{rss / 2**20:.0f}" for rss in figures)
             lines.append(f"| {name} | {megabytes} |")
     mongo.drop_database(DATABASE)
+    if args.cluster:
+        lines += cluster.report(args.seconds)
     report = "\n".join(lines)
     print(report)
     RESULTS.mkdir(exist_ok=True)

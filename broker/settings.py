@@ -26,6 +26,7 @@ class BrokerSettings(TokenSettings):
     # Exact origins or glob patterns, separated by spaces or commas (broker/cors.py).
     cors_allowed_origins: str
     rabbit_publish_connections: Count
+    rabbit_publish_timeout: Seconds
     logger_xmlrpc_url: str
     logger_xmlrpc_timeout: Seconds
     logger_grpc_target: HostAndPort

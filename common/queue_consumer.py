@@ -9,6 +9,8 @@ listener) shares one QueueConsumer per container. Nameko's own already reconnect
   RecoverableConnectionError, OSError), which kills the worker and with it the container: here a
   lost ack is a debug line, because RabbitMQ puts an unacknowledged message back by itself when
   the channel closes;
+- its "Error connecting to broker" warning shows the passwords of the second and later nodes of
+  a node list (`AMQP_URI` with `;`): here every one is masked (common/amqp_uri.py);
 - it declares each queue as the entrypoint made it: here durable queues are quorum queues, and a
   classic queue left by an earlier version is migrated or used as it is (common/queues.py)
   instead of a channel error on every reconnect.
@@ -28,6 +30,7 @@ from kombu.message import Message
 from nameko.messaging import QueueConsumer
 
 from common import queues
+from common.amqp_uri import sanitize_amqp_uri
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,14 @@ class RobustQueueConsumer(QueueConsumer):
                 interval_max=RECONNECT_MAX_WAIT,
             )
             yield connection
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        log.warning(
+            "Error connecting to broker at %s (%s).\nRetrying in %s seconds.",
+            sanitize_amqp_uri(self.amqp_uri),
+            exc,
+            interval,
+        )
 
     def get_consumers(self, consumer_cls: Callable[..., Any], channel: Any) -> Any:
         """Nameko's, except that each queue is declared through `queues.declare` first."""

@@ -39,6 +39,7 @@ from nameko.rpc import (
     get_rpc_exchange,
 )
 
+from common.amqp_uri import failover_policy
 from common.errors import DownstreamUnavailable, ServiceUnavailable
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
@@ -74,8 +75,9 @@ class ConsumerCount:
     """How many consumers a queue has, asked of RabbitMQ on one connection of its own."""
 
     def __init__(self, amqp_uri: str) -> None:
+        self._policy = failover_policy(amqp_uri, SHORT_RETRY_POLICY)
         self._connection = Connection(
-            amqp_uri, connect_timeout=1, transport_options=dict(SHORT_RETRY_POLICY)
+            amqp_uri, connect_timeout=1, transport_options=dict(self._policy)
         )
         self._channel: Any = None
         self._lock = Semaphore()
@@ -87,7 +89,9 @@ class ConsumerCount:
             for attempt in (1, 2):  # a connection RabbitMQ dropped is reopened once
                 try:
                     if self._channel is None:
-                        connection = self._connection.ensure_connection(max_retries=1)
+                        connection = self._connection.ensure_connection(
+                            max_retries=self._policy["max_retries"]
+                        )
                         self._channel = connection.channel()
                     return self._channel.queue_declare(queue, passive=True).consumer_count
                 except AMQP_ERRORS as exc:
@@ -97,6 +101,12 @@ class ConsumerCount:
                     self._connection.collect()
                     if attempt == 2:
                         raise ServiceUnavailable("RabbitMQ is unavailable") from None
+                except Timeout:
+                    # The caller's deadline, mid-question: the answer may still come on this
+                    # channel, so it is dropped with its connection (no closing handshake).
+                    self._channel = None
+                    self._connection.collect()
+                    raise
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -117,23 +127,29 @@ class TimeoutMethodProxy(MethodProxy):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         target = f"{self.service_name}.{self.method_name}"
-        if self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.service_name)) == 0:
-            raise ServiceUnavailable(f"{self.service_name} service is not running")
         correlation_id = str(uuid.uuid4())
+        # The deadline covers the whole call: asking RabbitMQ for consumers and publishing wait
+        # too when a node that lost its quorum neither answers nor confirms.
+        deadline = Timeout(self.timeout)
         try:
-            reply = self._publish(correlation_id, args, kwargs)
-        except UnknownService:
-            raise ServiceUnavailable(f"{self.service_name} service is not running") from None
-        except AMQP_ERRORS:
-            raise ServiceUnavailable("RabbitMQ is unavailable") from None
-        try:
-            with Timeout(self.timeout):
-                return reply.result()
-        except Timeout:
+            if self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.service_name)) == 0:
+                raise ServiceUnavailable(f"{self.service_name} service is not running")
+            try:
+                reply = self._publish(correlation_id, args, kwargs)
+            except UnknownService:
+                raise ServiceUnavailable(f"{self.service_name} service is not running") from None
+            except AMQP_ERRORS:
+                raise ServiceUnavailable("RabbitMQ is unavailable") from None
+            return reply.result()
+        except Timeout as timeout:
+            if timeout is not deadline:
+                raise
             self.reply_listener.forget(correlation_id)
             raise DownstreamUnavailable(
                 f"{target} did not answer within {self.timeout:g} s"
             ) from None
+        finally:
+            deadline.cancel()
 
     def _publish(self, correlation_id: str, args: Any, kwargs: Any) -> RpcReply:
         """Nameko's `MethodProxy._call`, with the correlation id chosen here so that a call that

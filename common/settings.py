@@ -138,6 +138,8 @@ _PROBLEMS = {
     "string_type": "must be a string",
     "dict_type": "must be a mapping",
     "string_too_short": "must not be empty",
+    "model_type": "must be a mapping",
+    "extra_forbidden": "is not a setting here",
 }
 
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RunningSystem:
+    broker_port: int
+    page_port: int
+    xmlrpc_port: int  # the logger's XML-RPC server
+    grpc_target: str  # the logger's gRPC server, host:port
     broker_url: str
     page_url: str
     mail_ui_url: str

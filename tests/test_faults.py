@@ -19,6 +19,7 @@ import eventlet
 import pymongo
 import pytest
 import requests
+from amqp.exceptions import NotFound
 from kombu import Connection
 
 from common.log_topology import LISTENER_QUEUE
@@ -94,6 +95,13 @@ class Calls:
 
 
 def every_route_answers(broker_url: str) -> bool:
+    try:
+        return _every_route_answers(broker_url)
+    except requests.RequestException:  # the broker itself is still starting
+        return False
+
+
+def _every_route_answers(broker_url: str) -> bool:
     for transport in ("rabbit", "rpc", "grpc"):
         body = {"log": {"name": "probe", "data": f"after {transport}"}}
         if requests.post(f"{broker_url}/log-{transport}", json=body, timeout=10).status_code != 202:
@@ -108,8 +116,13 @@ def every_route_answers(broker_url: str) -> bool:
 
 
 def queue_depth(amqp_uri: str, name: str) -> int:
+    """Messages ready in the queue; 0 when it does not exist (the listener declares its retry
+    and dead-letter queues only when it first needs them)."""
     with Connection(amqp_uri) as connection:
-        return connection.default_channel.queue_declare(name, passive=True).message_count
+        try:
+            return connection.default_channel.queue_declare(name, passive=True).message_count
+        except NotFound:
+            return 0
 
 
 def assert_stored_exactly_once(load: LogLoad, logs: pymongo.collection.Collection) -> None:

@@ -19,11 +19,11 @@ from deploy.tests.project import (
     config_default,
     dockerfile,
     needed_packages,
-    procfile,
     requirement_files,
     service_packages,
     service_requirements,
 )
+from testing.supervised import procfile
 
 PINNED_BASE = re.compile(r"python:3\.11\.\d+-slim-[a-z]+")
 BUILD_TOOLS = re.compile(r"apt-get|apk |gcc|build-essential|pip install")
