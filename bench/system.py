@@ -23,10 +23,13 @@ PORTS = {"broker": 8080, "logger XML-RPC": 5001, "logger gRPC": 50001, "test pag
 class System:
     """`honcho start` in the background; `broker_processes` brokers share :8080 (SO_REUSEPORT)."""
 
-    def __init__(self, env: dict[str, str], broker_processes: int = 1) -> None:
+    def __init__(self, env: dict[str, str], broker_processes: int = 1, root: Path = ROOT) -> None:
+        """`root`: the tree whose services run (another git ref's files, exported; the venv is
+        this tree's)."""
         path = f"{ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-        self.env = {**os.environ, "PATH": path, **env}
+        self.env = {**os.environ, "PATH": path, "PYTHONPATH": str(root), **env}
         self.broker_processes = broker_processes
+        self.root = root
         self.honcho: subprocess.Popen | None = None
 
     def __enter__(self) -> System:
@@ -34,9 +37,15 @@ class System:
             if port_answers(port):
                 raise SystemExit(f":{port} ({name}) is taken: stop `make run` first")
         self.honcho = subprocess.Popen(
-            [str(ROOT / ".venv/bin/honcho"), "start", "-f", "Procfile",
-             "-c", f"broker={self.broker_processes}"],
-            cwd=ROOT,
+            [
+                str(ROOT / ".venv/bin/honcho"),
+                "start",
+                "-f",
+                "Procfile",
+                "-c",
+                f"broker={self.broker_processes}",
+            ],
+            cwd=self.root,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
