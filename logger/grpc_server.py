@@ -5,9 +5,11 @@
 grpc's C core hangs in an eventlet-patched process, so gRPC cannot be served from the Nameko
 service: this process uses plain OS threads and is never imported by it. It reads the logger's
 `config.yaml` through the same `LoggerSettings` (LOGGER_GRPC_*, MONGO_*), logs as every service
-does (`common.logs`) and writes through the same `LogStore`, so entries
-and validation are identical whichever way they came. SIGTERM or SIGINT stops it gracefully:
-no new calls are accepted and calls in progress get a few seconds to finish.
+does (`common.logs`) and writes through the same `LogStore`, so entries and validation are
+identical whichever way they came. Concurrent calls are stored together, one `insert_many` per
+round trip (`logger.group_commit`); each call answers once its own entry is stored. SIGTERM or
+SIGINT stops it gracefully: no new calls are accepted and calls in progress get a few seconds to
+finish.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from google.protobuf.message import DecodeError
 from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
 from common.logs import configure
+from common.validation import LogEntry, validate
+from logger.group_commit import entry_writer
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
@@ -39,7 +43,7 @@ STATUS_FOR_ERROR = {
 
 class LogService(logs_pb2_grpc.LogServiceServicer):
     def __init__(self, store: LogStore) -> None:
-        self._store = store
+        self._writer = entry_writer(store)
 
     def write_log_bytes(self, raw: bytes, context: grpc.ServicerContext) -> logs_pb2.LogResponse:
         """WriteLog from the request's raw bytes: grpc's own deserialisation would answer bytes
@@ -53,9 +57,10 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
     def WriteLog(  # the method name is the RPC's, from the .proto
         self, request: logs_pb2.LogRequest, context: grpc.ServicerContext
     ) -> logs_pb2.LogResponse:
-        entry = request.logEntry
+        log_entry = request.logEntry
         try:
-            self._store.insert(entry.name, entry.data)
+            entry = validate(LogEntry, {"name": log_entry.name, "data": log_entry.data})
+            self._writer.submit({"name": entry.name, "data": entry.data})
         except ServiceError as exc:
             context.abort(STATUS_FOR_ERROR.get(type(exc), grpc.StatusCode.INTERNAL), exc.message)
         except Exception:

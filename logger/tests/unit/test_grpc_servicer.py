@@ -28,7 +28,17 @@ def test_write_log_stores_the_entry_and_answers_logged():
     store = Mock()
 
     assert write_log(store).result == "logged!"
-    store.insert.assert_called_once_with("event", "payload")
+    store.insert_many.assert_called_once_with([{"name": "event", "data": "payload"}])
+
+
+def test_write_log_refuses_an_invalid_entry_without_storing_anything():
+    store = Mock()
+
+    with pytest.raises(Aborted) as aborted:
+        write_log(store, name="")
+
+    assert aborted.value.args[0] == grpc.StatusCode.INVALID_ARGUMENT
+    store.insert_many.assert_not_called()
 
 
 @pytest.mark.parametrize(
@@ -51,7 +61,7 @@ def test_write_log_stores_the_entry_and_answers_logged():
 )
 def test_failures_become_status_codes_without_internals(error, code, details):
     store = Mock()
-    store.insert.side_effect = error
+    store.insert_many.side_effect = error
 
     with pytest.raises(Aborted) as aborted:
         write_log(store)
