@@ -12,7 +12,7 @@ from typing import Any
 from common.errors import ServiceError
 from common.rpc import rpc
 from common.settings import Settings
-from logger.dependencies import LogStorage
+from logger.dependencies import GroupedLogWrites, LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_entry, log_info_entry
 from logger.settings import LoggerSettings
@@ -25,6 +25,7 @@ class LoggerService:
 
     settings = Settings(LoggerSettings)
     storage = LogStorage()
+    grouped_writes = GroupedLogWrites()
 
     @rpc(expected_exceptions=ServiceError)
     def write_log(self, name: str, data: str) -> LogRecord:
@@ -59,5 +60,5 @@ class LoggerService:
     @xmlrpc("RPCServer.LogInfo", expected_exceptions=ServiceError)
     def log_info(self, payload: dict[str, Any]) -> str:
         entry = log_info_entry(payload)
-        self.storage.insert(entry.name, entry.data)
+        self.grouped_writes.submit({"name": entry.name, "data": entry.data})
         return f"Processed payload via RPC: {entry.name}"

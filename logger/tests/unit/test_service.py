@@ -55,7 +55,7 @@ def test_log_info_stores_the_go_struct_and_answers_like_the_go_server(service):
     answer = service.log_info({"Name": "event", "Data": "payload"})
 
     assert answer == "Processed payload via RPC: event"
-    service.storage.insert.assert_called_once_with("event", "payload")
+    service.grouped_writes.submit.assert_called_once_with({"name": "event", "data": "payload"})
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_log_info_stores_the_go_struct_and_answers_like_the_go_server(service):
 def test_log_info_refuses_a_bad_struct(service, payload, message):
     with pytest.raises(InvalidInput, match=message):
         service.log_info(payload)
-    service.storage.insert.assert_not_called()
+    service.grouped_writes.submit.assert_not_called()
 
 
 @pytest.mark.parametrize(
