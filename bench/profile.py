@@ -73,7 +73,7 @@ def main() -> None:
         env = {"MONGO_URI": infra.mongo_uri, "AMQP_URI": infra.amqp_uri, "LOG_LEVEL": "WARNING"}
         env["MONGO_DATABASE"] = "logs_profile"
         with System(env) as system:
-            url = f"http://127.0.0.1:8080{args.route}"
+            url = system.url + args.route
             run_wrk(url, connections=args.concurrency, seconds=2, method="POST", body=body)
             pid = system.pid_of(args.process)
             spy = subprocess.Popen(

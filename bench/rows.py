@@ -82,13 +82,13 @@ def fresh(collection) -> None:
 
 
 def load(
+    system: System,
     tree: str,
     transport: str,
     concurrency: int,
     seconds: int,
     collection,
     meter: cpu.CpuMeter,
-    amqp_uri: str,
 ) -> Row:
     """wrk against one route; its figures, the entries stored, and CPU per request.
 
@@ -97,7 +97,7 @@ def load(
     """
     body = json.dumps({"log": {"name": f"bench-{transport}-c{concurrency}", "data": "x" * 100}})
     fresh(collection)
-    url = f"http://127.0.0.1:8080{ROUTES[transport]}"
+    url = system.url + ROUTES[transport]
     warm_up = run_wrk(url, connections=concurrency, seconds=1, method="POST", body=body)
     settle(collection, warm_up.ok, 30)
     fresh(collection)

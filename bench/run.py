@@ -57,9 +57,7 @@ def run_tree(tree: str, root: Path, infra: Infra, args: argparse.Namespace, mong
         rows = [(t, c, args.seconds) for t in args.transports for c in args.concurrency]
         rows += [(t, 64, args.soak) for t in args.soak_transports if args.soak]
         for transport, concurrency, seconds in rows:
-            if seconds == args.soak and transport in args.soak_transports:
-                sampler.mark(f"{transport} soak start")
-            row = load(tree, transport, concurrency, seconds, collection, meter, infra.amqp_uri)
+            row = load(system, tree, transport, concurrency, seconds, collection, meter)
             lines.append(row.line())
             print(lines[-1], flush=True)
         if args.backlog:
@@ -84,7 +82,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=10_000, help="0: no drain row")
     parser.add_argument("--compare", metavar="REF", help="also run the files of this git ref")
     parser.add_argument("--rounds", type=int, default=1, help="with --compare: alternations")
-    parser.add_argument("--brokers", type=int, default=1, help="broker processes on :8080")
+    parser.add_argument("--brokers", type=int, default=1, help="broker processes on one port")
     parser.add_argument("--shared-infra", action="store_true", help="the machine's RabbitMQ/DB")
     args = parser.parse_args()
 

@@ -14,28 +14,46 @@ from pathlib import Path
 import psutil
 import requests
 
-from testing.ports import port_answers, wait_for_port
+from testing.ports import free_port, port_answers, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = {"broker": 8080, "logger XML-RPC": 5001, "logger gRPC": 50001, "test page": 8081}
 
 
 class System:
-    """`honcho start` in the background; `broker_processes` brokers share :8080 (SO_REUSEPORT)."""
+    """`honcho start` in the background, every service on a free port (so a benchmark never
+    meets `make run` or another benchmark on :8080); `broker_processes` brokers share theirs
+    (SO_REUSEPORT). `url` is the broker's."""
 
     def __init__(self, env: dict[str, str], broker_processes: int = 1, root: Path = ROOT) -> None:
         """`root`: the tree whose services run (another git ref's files, exported; the venv is
         this tree's)."""
         path = f"{ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-        self.env = {**os.environ, "PATH": path, "PYTHONPATH": str(root), **env}
+        self.ports = {
+            "broker": free_port(),
+            "logger XML-RPC": free_port(),
+            "logger gRPC": free_port(),
+            "test page": free_port(),
+        }
+        self.url = f"http://127.0.0.1:{self.ports['broker']}"
+        xmlrpc, grpc = self.ports["logger XML-RPC"], self.ports["logger gRPC"]
+        addresses = {
+            "BROKER_ADDRESS": f"127.0.0.1:{self.ports['broker']}",
+            "BROKER_URL": self.url,
+            "GATEWAY_UI_ADDRESS": f"127.0.0.1:{self.ports['test page']}",
+            "LOGGER_XMLRPC_ADDRESS": f"127.0.0.1:{xmlrpc}",
+            "LOGGER_XMLRPC_URL": f"http://127.0.0.1:{xmlrpc}/",
+            "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{grpc}",
+            "LOGGER_GRPC_TARGET": f"127.0.0.1:{grpc}",
+        }
+        self.env = {**os.environ, "PATH": path, "PYTHONPATH": str(root), **addresses, **env}
         self.broker_processes = broker_processes
         self.root = root
         self.honcho: subprocess.Popen | None = None
 
     def __enter__(self) -> System:
-        for name, port in PORTS.items():
+        for name, port in self.ports.items():
             if port_answers(port):
-                raise SystemExit(f":{port} ({name}) is taken: stop `make run` first")
+                raise SystemExit(f":{port} ({name}) is taken")
         self.honcho = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/honcho"),
@@ -52,9 +70,9 @@ class System:
             start_new_session=True,
         )
         try:
-            for port in PORTS.values():
+            for port in self.ports.values():
                 wait_for_port(port, seconds=60)
-            requests.get("http://127.0.0.1:8080/ping", timeout=5).raise_for_status()
+            requests.get(f"{self.url}/ping", timeout=5).raise_for_status()
         except BaseException:
             self.__exit__()
             raise
