@@ -14,17 +14,14 @@ fails otherwise is written again one entry at a time, so an error reaches exactl
 whose entries failed (entries carry their ids, so one the batch did store is a duplicate, which
 `LogStore.insert_many` counts as stored).
 
-`GroupCommit` uses `threading` primitives only: in the Nameko service (eventlet) they are green,
-so it serves the XML-RPC server's workers. `AsyncGroupCommit` is the same for asyncio callers
-(the gRPC server process): the batch is written in a thread, so the event loop never blocks.
+`threading` primitives only: in the Nameko service (eventlet) they are green, in the gRPC server
+process real OS threads; the same class serves both.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from common.errors import DownstreamUnavailable, ServiceError
@@ -121,70 +118,14 @@ class GroupCommit(Generic[Item, Result]):
                     self._writing = False
 
     def _outcomes(self, batch: list[_Ticket]) -> Sequence[Any]:
-        return _outcomes(self._write_batch, [ticket.item for ticket in batch])
-
-
-def _outcomes(write_batch: Callable[[list[Any]], Sequence[Any]], items: list[Any]) -> Sequence[Any]:
-    """One outcome per item, whatever happens: every caller must be answered."""
-    try:
-        outcomes = write_batch(items)
-    except BaseException as exc:  # even a kill: its caller raises it, the others are answered
-        return [exc] * len(items)
-    if len(outcomes) != len(items):
-        error = RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(items)}")
-        return [error] * len(items)
-    return outcomes
-
-
-class AsyncGroupCommit(Generic[Item, Result]):
-    """`await submit(item)`, for asyncio callers: as `GroupCommit`, with `write_batch` run in a
-    thread of its own (one batch at a time, so one thread), one thread hop per batch.
-
-    The first caller while nothing is being written starts a writer task at once; callers who
-    arrive during a write are written together by the same task right after it.
-    """
-
-    def __init__(
-        self,
-        write_batch: Callable[[list[Item]], Sequence[Result | BaseException]],
-        max_batch: int = MAX_BATCH,
-    ) -> None:
-        self._write_batch = write_batch
-        self._max_batch = max_batch
-        self._queue: list[tuple[Item, asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
-
-    async def submit(self, item: Item) -> Result:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.append((item, future))
-        if self._writer is None:
-            self._writer = loop.create_task(self._write_queue())
-        return await future
-
-    async def _write_queue(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            while self._queue:
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                items = [item for item, _ in batch]
-                outcomes = await loop.run_in_executor(
-                    self._thread, _outcomes, self._write_batch, items
-                )
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():  # its caller gave up (cancelled); the entry is stored
-                        continue
-                    if isinstance(outcome, BaseException):
-                        future.set_exception(outcome)
-                    else:
-                        future.set_result(outcome)
-        finally:
-            self._writer = None
-
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
+            outcomes = self._write_batch([ticket.item for ticket in batch])
+        except BaseException as exc:  # every caller is answered; the leader raises it too
+            return [exc] * len(batch)
+        if len(outcomes) != len(batch):
+            error = RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(batch)}")
+            return [error] * len(batch)
+        return outcomes
 
 
 def store_entries(store: LogStore) -> Callable[[list[Mapping[str, Any]]], list[Any]]:

@@ -3,7 +3,7 @@
     python -m logger.grpc_server
 
 grpc's C core hangs in an eventlet-patched process, so gRPC cannot be served from the Nameko
-service: this process runs grpc's asyncio server and is never imported by it. It reads the logger's
+service: this process uses plain OS threads and is never imported by it. It reads the logger's
 `config.yaml` through the same `LoggerSettings` (LOGGER_GRPC_*, MONGO_*), logs as every service
 does (`common.logs`) and writes through the same `LogStore`, so entries and validation are
 identical whichever way they came. Concurrent calls are stored together, one `insert_many` per
@@ -14,9 +14,9 @@ finish.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -25,7 +25,7 @@ from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
 from common.logs import configure
 from common.validation import LogEntry, validate
-from logger.group_commit import AsyncGroupCommit, store_entries
+from logger.group_commit import entry_writer
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
@@ -42,49 +42,40 @@ STATUS_FOR_ERROR = {
 
 
 class LogService(logs_pb2_grpc.LogServiceServicer):
-    """WriteLog on grpc's asyncio server: every call is a coroutine on one event loop (no thread
-    per call); entries are stored by group commit, one thread hop per batch."""
+    def __init__(self, store: LogStore) -> None:
+        self._writer = entry_writer(store)
 
-    def __init__(self, store: LogStore, concurrency: int) -> None:
-        self._writer = AsyncGroupCommit(store_entries(store))
-        # LOGGER_GRPC_WORKERS calls are handled at once; the others wait their turn.
-        self._slots = asyncio.Semaphore(concurrency)
-
-    async def write_log_bytes(
-        self, raw: bytes, context: grpc.aio.ServicerContext
-    ) -> logs_pb2.LogResponse:
+    def write_log_bytes(self, raw: bytes, context: grpc.ServicerContext) -> logs_pb2.LogResponse:
         """WriteLog from the request's raw bytes: grpc's own deserialisation would answer bytes
         that are not a LogRequest with INTERNAL, as if the server had failed."""
         try:
             request = logs_pb2.LogRequest.FromString(raw)
         except DecodeError:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed LogRequest")
-        return await self.WriteLog(request, context)
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "malformed LogRequest")
+        return self.WriteLog(request, context)
 
-    async def WriteLog(  # the method name is the RPC's, from the .proto
-        self, request: logs_pb2.LogRequest, context: grpc.aio.ServicerContext
+    def WriteLog(  # the method name is the RPC's, from the .proto
+        self, request: logs_pb2.LogRequest, context: grpc.ServicerContext
     ) -> logs_pb2.LogResponse:
         log_entry = request.logEntry
         try:
             entry = validate(LogEntry, {"name": log_entry.name, "data": log_entry.data})
-            async with self._slots:
-                await self._writer.submit({"name": entry.name, "data": entry.data})
+            self._writer.submit({"name": entry.name, "data": entry.data})
         except ServiceError as exc:
-            status, details = STATUS_FOR_ERROR.get(type(exc), grpc.StatusCode.INTERNAL), exc.message
+            context.abort(STATUS_FOR_ERROR.get(type(exc), grpc.StatusCode.INTERNAL), exc.message)
         except Exception:
             # grpc would send the exception's text to the client; log it here and send nothing.
             log.exception("WriteLog failed")
-            status, details = grpc.StatusCode.INTERNAL, "internal error"
-        else:
-            return logs_pb2.LogResponse(result="logged!")
-        await context.abort(status, details)  # raises: the call ends here
-
-    def close(self) -> None:
-        self._writer.close()
+            context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        return logs_pb2.LogResponse(result="logged!")
 
 
-def build_server(settings: LoggerSettings, service: LogService) -> grpc.aio.Server:
-    server = grpc.aio.server()
+def build_server(settings: LoggerSettings, store: LogStore) -> grpc.Server:
+    executor = ThreadPoolExecutor(
+        max_workers=settings.logger_grpc_workers, thread_name_prefix="grpc"
+    )
+    server = grpc.server(executor)
+    service = LogService(store)
     write_log = grpc.unary_unary_rpc_method_handler(
         service.write_log_bytes,
         request_deserializer=None,  # raw bytes: parsed by write_log_bytes
@@ -97,30 +88,27 @@ def build_server(settings: LoggerSettings, service: LogService) -> grpc.aio.Serv
     return server
 
 
-async def serve(settings: LoggerSettings) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully."""
-    loop = asyncio.get_running_loop()
-    stop = loop.create_future()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda s=signum: stop.done() or stop.set_result(s))
-    client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
-    service = LogService(LogStore(client[settings.mongo_database]), settings.logger_grpc_workers)
-    server = build_server(settings, service)
-    await server.start()
-    log.info("gRPC LogService listening on %s", settings.logger_grpc_address)
-
-    signum = await stop
-    log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))
-    await server.stop(SHUTDOWN_GRACE_SECONDS)
-    service.close()
-    client.close()
-    log.info("gRPC LogService stopped")
-
-
 def main() -> None:
+    # SIGTERM and SIGINT are taken synchronously by `sigwait` below, not by a handler: a handler
+    # runs on the main thread wherever it happens to be, and calling `server.stop()` from there
+    # could deadlock on a lock that the interrupted code holds. Blocked before any thread starts
+    # (MongoClient's monitors, grpc's pollers), so every thread inherits the mask.
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+
     config = service_config("logger")
     configure(config)
-    asyncio.run(serve(LoggerSettings.from_config(config)))
+    settings = LoggerSettings.from_config(config)
+    client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
+    server = build_server(settings, LogStore(client[settings.mongo_database]))
+    server.start()
+    log.info("gRPC LogService listening on %s", settings.logger_grpc_address)
+
+    signum = signal.sigwait(stop_signals)
+    log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))
+    server.stop(SHUTDOWN_GRACE_SECONDS).wait()
+    client.close()
+    log.info("gRPC LogService stopped")
 
 
 if __name__ == "__main__":

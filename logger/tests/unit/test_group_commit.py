@@ -3,7 +3,6 @@ the Nameko service; the gRPC server process runs it on OS threads: test_grpc_ser
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,7 +11,7 @@ from unittest.mock import Mock
 import pytest
 
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput
-from logger.group_commit import AsyncGroupCommit, GroupCommit, store_entries
+from logger.group_commit import GroupCommit, store_entries
 
 
 class SlowWriter:
@@ -155,40 +154,3 @@ def test_store_entries_finds_the_failing_entries_one_by_one() -> None:
     entries = [{"name": "a"}, {"name": "bad"}, {"name": "c"}]
 
     assert store_entries(store)(entries) == [None, failure, None]
-
-
-def run_async_callers(write, items: list[Any]) -> list[Any]:
-    """`AsyncGroupCommit(write)` with every item submitted at once; each caller's outcome."""
-
-    async def main() -> list[Any]:
-        commit = AsyncGroupCommit(write)
-        try:
-            return await asyncio.gather(*map(commit.submit, items), return_exceptions=True)
-        finally:
-            commit.close()
-
-    return asyncio.run(main())
-
-
-def test_async_callers_are_written_in_batches_and_each_gets_its_own_outcome() -> None:
-    batches: list[list[int]] = []
-
-    def write(items: list[int]) -> list[Any]:
-        batches.append(items)
-        return [InvalidInput("odd") if item % 2 else item * 10 for item in items]
-
-    outcomes = run_async_callers(write, list(range(6)))
-
-    assert [o if isinstance(o, int) else o.message for o in outcomes] == [
-        0, "odd", 20, "odd", 40, "odd"
-    ]  # fmt: skip
-    assert batches == [[0, 1, 2, 3, 4, 5]]  # submitted in one turn of the loop: one batch
-
-
-def test_async_batch_failing_whole_fails_each_caller() -> None:
-    def write(items: list[int]) -> list[Any]:
-        raise DownstreamUnavailable("log storage is unavailable")
-
-    outcomes = run_async_callers(write, [1, 2, 3])
-
-    assert all(isinstance(outcome, DownstreamUnavailable) for outcome in outcomes)

@@ -1,6 +1,5 @@
 """WriteLog's answers, with the store mocked (the server process itself: tests/interface)."""
 
-import asyncio
 from unittest.mock import Mock
 
 import grpc
@@ -16,21 +15,13 @@ class Aborted(Exception):
 
 
 class FakeContext:
-    async def abort(self, code, details):
+    def abort(self, code, details):
         raise Aborted(code, details)
 
 
 def write_log(store, name="event", data="payload"):
     request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data))
-
-    async def call():
-        service = LogService(store, concurrency=4)
-        try:
-            return await service.WriteLog(request, FakeContext())
-        finally:
-            service.close()
-
-    return asyncio.run(call())
+    return LogService(store).WriteLog(request, FakeContext())
 
 
 def test_write_log_stores_the_entry_and_answers_logged():
