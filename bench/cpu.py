@@ -59,10 +59,16 @@ class CpuMeter:
         self._before: dict[str, float] = {}
         self._started = 0.0
 
-    def measure_idle(self, seconds: float = 5) -> None:
-        self.start()
-        time.sleep(seconds)
-        self.idle = {name: used / seconds for name, used in self._used().items()}
+    def measure_idle(self, windows: int = 5) -> None:
+        """Each process's lowest rate over `windows` seconds, one at a time: a burst of leftover
+        work (a queue draining, a collection dropped) in one second is not taken for idling."""
+        rates: dict[str, list[float]] = {name: [] for name in self.processes}
+        for _ in range(windows):
+            self.start()
+            time.sleep(1)
+            for name, used in self._used().items():
+                rates[name].append(used / (time.monotonic() - self._started))
+        self.idle = {name: min(values) for name, values in rates.items()}
 
     def start(self) -> None:
         self._before = {name: cpu_seconds(p) for name, p in self.processes.items()}
