@@ -78,10 +78,11 @@ start: venv
 stop:
 	scripts/frontend.sh stop
 
-## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS; log reads at 1M entries
+## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS; a fault run; log reads at 1M entries
 bench: infra migrate
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
 	$(BIN)/python -m bench.reads $(READS_ARGS)
 
 ## dlq: show the listener's dead-letter queue (reason, attempts, routing key, body)

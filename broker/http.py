@@ -44,7 +44,7 @@ class BrokerServer(HttpServer):
         if request is not None and request.method != "OPTIONS":
             origin = request.environ.get("HTTP_ORIGIN")
             response.headers.extend(self.cors.response_headers(origin))
-        return response
+        return super().finish_response(request, response)
 
 
 class BrokerHttp(HttpEntrypoint):

@@ -21,6 +21,7 @@ from eventlet import patcher, tpool
 from eventlet.pools import Pool
 from nameko.extensions import DependencyProvider
 
+from broker.payloads import OutgoingEvent
 from broker.settings import BrokerSettings
 from common.errors import (
     DownstreamError,
@@ -29,6 +30,12 @@ from common.errors import (
     ServiceError,
     ServiceUnavailable,
 )
+from common.ids import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_METADATA,
+    REQUEST_ID_HEADER,
+    REQUEST_ID_METADATA,
+)
 from common.settings import settings_for
 from protos import logs_pb2, logs_pb2_grpc
 
@@ -36,11 +43,16 @@ log = logging.getLogger(__name__)
 
 
 class _TimeoutTransport(Transport):
-    """xmlrpc.client's HTTP/1.1 keep-alive transport, with a socket timeout."""
+    """xmlrpc.client's HTTP/1.1 keep-alive transport, with a socket timeout, sending the
+    current call's headers (a transport serves one call at a time: its proxy is pooled)."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self.timeout = timeout
+        self.call_headers: list[tuple[str, str]] = []
+
+    def send_headers(self, connection: http.client.HTTPConnection, headers: Any) -> None:
+        super().send_headers(connection, [*headers, *self.call_headers])
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
         connection = super().make_connection(host)
@@ -53,11 +65,19 @@ class XmlRpcLogClient:
         self._proxies = proxies
         self._timeout = timeout
 
-    def log_info(self, name: str, data: str) -> str:
-        """Returns "Processed payload via RPC: <name>" once the logger stored the entry."""
+    def log_info(self, event: OutgoingEvent) -> str:
+        """Returns "Processed payload via RPC: <name>" once the logger stored the entry.
+
+        The event's id and request id go as HTTP headers, so the struct stays the Go client's
+        `{Name, Data}` (plus its level)."""
+        payload = {"Name": event.name, "Data": event.data, "Level": event.level}
         try:
             with self._proxies.item() as proxy:
-                return proxy.RPCServer.LogInfo({"Name": name, "Data": data})
+                proxy("transport").call_headers = [
+                    (IDEMPOTENCY_KEY_HEADER, event.id),
+                    (REQUEST_ID_HEADER, event.request_id),
+                ]
+                return proxy.RPCServer.LogInfo(payload)
         except Fault as fault:
             raise _error_for_fault(fault) from None
         except TimeoutError:
@@ -144,12 +164,19 @@ class GrpcLogClient:
         self._stub = stub
         self._timeout = timeout
 
-    def write_log(self, name: str, data: str) -> str:
-        """The server's result ("logged!") once the logger stored the entry."""
-        request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data))
+    def write_log(self, event: OutgoingEvent) -> str:
+        """The server's result ("logged!") once the logger stored the entry; the event's id and
+        request id go as metadata."""
+        entry = logs_pb2.Log(name=event.name, data=event.data, level=event.level)
+        metadata = ((IDEMPOTENCY_KEY_METADATA, event.id), (REQUEST_ID_METADATA, event.request_id))
         try:
             # A real OS thread blocks in grpc's C core; this green thread waits without blocking.
-            response = tpool.execute(self._stub.WriteLog, request, timeout=self._timeout)
+            response = tpool.execute(
+                self._stub.WriteLog,
+                logs_pb2.LogRequest(logEntry=entry),
+                timeout=self._timeout,
+                metadata=metadata,
+            )
         except grpc.RpcError as exc:
             raise self._error_for_status(exc.code(), exc.details()) from None
         return response.result

@@ -9,13 +9,15 @@ from werkzeug.wrappers import Request, Response
 from broker.http import http, read_json_object
 from broker.log_publisher import LogEventPublisher
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
-from broker.payloads import LogRequest, logs_limit, mail_part
+from broker.payloads import LogRequest, OutgoingEvent, logs_query, mail_part
 from broker.settings import BrokerSettings
 from common.envelope import json_response
 from common.errors import Forbidden, InvalidInput
+from common.ids import IDEMPOTENCY_KEY_HEADER, event_id
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
 from common.validation import Credentials, validate
+from common.web.server import request_id_of
 
 
 class BrokerService:
@@ -44,45 +46,57 @@ class BrokerService:
         if action == "auth":
             return self._authenticate(body)
         if action == "log":
-            return self._log(body, self.settings.log_transport)
+            return self._log(request, body, self.settings.log_transport)
         if action == "mail":
             return self._send_mail(body)
         raise InvalidInput("unknown action")
 
     @http("POST", "/log-rabbit")
     def log_via_rabbit(self, request: Request) -> Response:
-        return self._log(read_json_object(request), "rabbit")
+        return self._log(request, read_json_object(request), "rabbit")
 
     @http("POST", "/log-rpc")
     def log_via_rpc(self, request: Request) -> Response:
-        return self._log(read_json_object(request), "rpc")
+        return self._log(request, read_json_object(request), "rpc")
 
     @http("POST", "/log-grpc")
     def log_via_grpc(self, request: Request) -> Response:
-        return self._log(read_json_object(request), "grpc")
+        return self._log(request, read_json_object(request), "grpc")
 
     @http("GET", "/logs")
     def logs(self, request: Request) -> Response:
-        limit = logs_limit(request.args.get("limit"))
-        entries = self.logger_rpc.all(limit)
-        return json_response(200, f"{len(entries)} newest log entries", data=entries)
+        page = self.logger_rpc.page(**logs_query(request.args.to_dict(flat=False)))
+        count = len(page["entries"])
+        return json_response(200, f"{count} log {'entry' if count == 1 else 'entries'}", data=page)
+
+    @http("GET", "/logs/<path:entry_id>")
+    def log_entry(self, request: Request, entry_id: str) -> Response:
+        # `path`: an id a caller chose (Idempotency-Key) may hold a slash.
+        return json_response(200, "log entry", data=self.logger_rpc.get(entry_id))
 
     def _authenticate(self, body: dict[str, Any]) -> Response:
         credentials = validate(Credentials, body.get("auth"), "auth")
         user = self.auth_rpc.authenticate(credentials.email, credentials.password)
         return json_response(202, "Authenticated!", data=user)
 
-    def _log(self, body: dict[str, Any], transport: str) -> Response:
+    def _log(self, request: Request, body: dict[str, Any], transport: str) -> Response:
+        """Every event gets its id here, where it enters the system (or keeps the one its
+        caller chose, so that the caller's retries store it once): the id travels with it to
+        storage, which refuses a second copy."""
         entry = validate(LogRequest, body.get("log"), "log")
+        key = request.headers.get(IDEMPOTENCY_KEY_HEADER) or entry.idempotency_key
+        event = OutgoingEvent(
+            entry.name, entry.data, entry.level, event_id(key), request_id_of(request)
+        )
         if transport == "rabbit":
-            self.log_events.publish(entry.name, entry.data, entry.level)
+            self.log_events.publish(event)
             message = "logged via RabbitMQ"
         elif transport == "rpc":
-            message = self.xmlrpc_logger.log_info(entry.name, entry.data)
+            message = self.xmlrpc_logger.log_info(event)
         else:
-            self.grpc_logger.write_log(entry.name, entry.data)
+            self.grpc_logger.write_log(event)
             message = "logged"
-        return json_response(202, message)
+        return json_response(202, message, data={"id": event.id})
 
     def _send_mail(self, body: dict[str, Any]) -> Response:
         if not self.settings.broker_mail_enabled:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -24,11 +24,13 @@ from pydantic import (
 )
 
 from common.errors import InvalidInput
+from common.ids import MAX_ID_CHARS, is_valid_id
 
 Model = TypeVar("Model", bound=BaseModel)
 
 MAX_LOG_NAME_CHARS = 255
 MAX_LOG_DATA_BYTES = 64 * 1024
+MAX_LOG_SEARCH_CHARS = 200  # a listing's search over `data` (`q`)
 MAX_JSON_DEPTH = 32
 
 # Not in XML 1.0's Char production: C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF.
@@ -66,6 +68,27 @@ class LogEntry(Payload):
     data: Annotated[str, BeforeValidator(_carriable), AfterValidator(_at_most_64_kib)]
 
 
+LogLevel = Literal["INFO", "WARNING", "ERROR"]
+
+
+def _an_id(value: Any) -> Any:
+    if isinstance(value, str) and not is_valid_id(value):
+        raise ValueError(f"must be 1 to {MAX_ID_CHARS} printable ASCII characters")
+    return value
+
+
+AnId = Annotated[str, AfterValidator(_an_id)]
+
+
+class LogEvent(LogEntry):
+    """A log entry as it is stored: with the id that makes storing it twice impossible (set
+    where the event entered the system), its level, and the request that produced it."""
+
+    id: AnId | None = None
+    level: LogLevel = "INFO"
+    request_id: AnId | None = None
+
+
 def _describe(error: dict[str, Any], prefix: str) -> str:
     field = ".".join([prefix, *map(str, error["loc"])] if prefix else map(str, error["loc"]))
     field = field or "body"
@@ -83,6 +106,8 @@ def _describe(error: dict[str, Any], prefix: str) -> str:
         return f"{field} must not be empty"
     if kind in ("string_too_long", "too_long"):
         return f"{field} must be at most {context.get('max_length')} characters"
+    if kind == "literal_error":
+        return f"{field} must be one of {context.get('expected')}"
     if kind == "value_error":
         return f"{field} {context.get('error', error['msg'])}"
     return f"{field}: {error['msg']}"

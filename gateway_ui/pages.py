@@ -1,4 +1,5 @@
-"""What the test page serves: the HTML with its settings filled in, and the static files.
+"""What the test page serves: its pages (the test page, the log dashboard) with their settings
+filled in, and the static files.
 
 Kept free of Nameko so it can be tested on its own; `dependencies.py` wires it to the container.
 """
@@ -30,13 +31,17 @@ STATIC_TYPES = {
 HTML_MIMETYPE = "text/html"
 
 
-def render_index(settings: PageSettings) -> str:
-    """The page, with the settings as a JSON data block (escaped for HTML by `tojson`)."""
+# The pages, by the path they are served at: the test page and the log dashboard.
+PAGES = {"/": "index.html", "/dashboard": "dashboard.html"}
+
+
+def render_page(template_name: str, settings: PageSettings) -> str:
+    """A page, with the settings as a JSON data block (escaped for HTML by `tojson`)."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html"]),
     )
-    template = environment.get_template("index.html")
+    template = environment.get_template(template_name)
     return template.render(settings=settings, app_config=settings.for_browser())
 
 

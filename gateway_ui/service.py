@@ -1,6 +1,7 @@
-"""The browser test page: one HTML page whose buttons call the broker from the user's browser.
+"""The browser test page, whose buttons call the broker from the user's browser, and the log
+dashboard (sign in, then the stored log entries).
 
-This service only serves files; every request the buttons make goes straight to the broker.
+This service only serves files; every request the pages make goes straight to the broker.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ class GatewayUiService:
 
     @http("GET", "/")
     def index(self, request: Request) -> Response:
-        return self.site.index()
+        return self.site.page("/")
+
+    @http("GET", "/dashboard")
+    def dashboard(self, request: Request) -> Response:
+        return self.site.page("/dashboard")
 
     @http("GET", "/static/<path:path>")
     def static(self, request: Request, path: str) -> Response:

@@ -23,8 +23,9 @@ from google.protobuf.message import DecodeError
 
 from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
+from common.ids import IDEMPOTENCY_KEY_METADATA, REQUEST_ID_METADATA, event_id, request_id
 from common.logs import configure
-from common.validation import LogEntry, validate
+from common.validation import LogEvent, validate
 from logger.group_commit import entry_writer
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
@@ -59,8 +60,18 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
     ) -> logs_pb2.LogResponse:
         log_entry = request.logEntry
         try:
-            entry = validate(LogEntry, {"name": log_entry.name, "data": log_entry.data})
-            self._writer.submit({"name": entry.name, "data": entry.data})
+            metadata = dict(context.invocation_metadata())
+            entry = validate(
+                LogEvent,
+                {
+                    "name": log_entry.name,
+                    "data": log_entry.data,
+                    "id": event_id(metadata.get(IDEMPOTENCY_KEY_METADATA), "idempotency-key"),
+                    "level": log_entry.level or "INFO",
+                    "request_id": request_id(metadata.get(REQUEST_ID_METADATA)),
+                },
+            )
+            self._writer.submit(entry.model_dump())
         except ServiceError as exc:
             context.abort(STATUS_FOR_ERROR.get(type(exc), grpc.StatusCode.INTERNAL), exc.message)
         except Exception:

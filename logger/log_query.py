@@ -23,9 +23,9 @@ from bson.errors import InvalidId
 
 from common.errors import InvalidInput
 from common.validation import MAX_LOG_NAME_CHARS
+from common.validation import MAX_LOG_SEARCH_CHARS as MAX_SEARCH_CHARS
 
 LEVELS = ("INFO", "WARNING", "ERROR")
-MAX_SEARCH_CHARS = 200
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Where an older entry's id is the ObjectId MongoDB made (before ids came from the writer).
 _OBJECT_ID_TAG = "o"

@@ -18,13 +18,13 @@ from typing import Any, TypedDict
 
 from bson import ObjectId
 from bson.codec_options import CodecOptions
-from bson.errors import InvalidId
 from pymongo import IndexModel, MongoClient, ReturnDocument
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from common.errors import DownstreamError, DownstreamUnavailable, InvalidInput, NotFound
-from common.validation import LogEntry, validate
+from common.ids import new_id
+from common.validation import LogEntry, LogEvent, validate
 from logger.log_query import Cursor, PageRequest, parse_query
 from logger.log_readers import INDEXES, IndexedReader, read_page
 from logger.windowed_reader import WindowedReader
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 COLLECTION = "logs"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+DUPLICATE_KEY = 11000  # MongoDB's error code for a second document with the same `_id`
 
 
 class LogRecord(TypedDict):
@@ -42,6 +43,8 @@ class LogRecord(TypedDict):
     id: str
     name: str
     data: str
+    level: str
+    request_id: str | None
     created_at: str
     updated_at: str
 
@@ -75,25 +78,50 @@ class LogStore:
         self._indexed = False
         self._reader = WindowedReader() if sorts_all_matches else IndexedReader()
 
-    def insert(self, name: Any, data: Any) -> LogRecord:
-        entry = validate(LogEntry, {"name": name, "data": data})
+    def insert(
+        self,
+        name: Any,
+        data: Any,
+        *,
+        event_id: Any = None,
+        level: Any = "INFO",
+        request_id: Any = None,
+    ) -> LogRecord:
+        """Store one entry under `event_id` (a fresh id when None). Storing an id that is
+        already stored stores nothing and succeeds: that is how a retry stays one entry."""
+        event = {"name": name, "data": data, "id": event_id, "level": level}
+        entry = validate(LogEvent, {**event, "request_id": request_id})
         document = _new_document(entry)
         with _storage_errors():
             self._ensure_index()
-            self._collection.insert_one(document)
+            try:
+                self._collection.insert_one(document)
+            except DuplicateKeyError:
+                log.info("log event %s was already stored", document["_id"])
         return _record(document)
 
     def insert_many(self, entries: Sequence[Mapping[str, Any]]) -> int:
-        """Store a batch in one round trip; all entries are validated before any is stored."""
+        """Store a batch in one round trip; all entries are validated before any is stored.
+
+        Each entry is `{"name", "data"}` plus, optionally, its event `id`, `level` and
+        `request_id`. Entries whose id is already stored are skipped, the others stored (the
+        write is unordered): returns how many entries are now stored, i.e. all of them."""
         if not isinstance(entries, list | tuple):
             raise InvalidInput("entries must be a list")
-        valid = [validate(LogEntry, entry, f"entries[{i}]") for i, entry in enumerate(entries)]
+        valid = [validate(LogEvent, entry, f"entries[{i}]") for i, entry in enumerate(entries)]
         if not valid:
             return 0
         with _storage_errors():
             self._ensure_index()
-            result = self._collection.insert_many([_new_document(entry) for entry in valid])
-        return len(result.inserted_ids)
+            documents = [_new_document(entry) for entry in valid]
+            try:
+                self._collection.insert_many(documents, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(error.get("code") != DUPLICATE_KEY for error in errors):
+                    raise
+                log.info("%d of %d log events were already stored", len(errors), len(documents))
+        return len(documents)
 
     def all(self, limit: Any = DEFAULT_LIMIT) -> list[LogRecord]:
         """The newest entries first; `limit` is clamped to 1..MAX_LIMIT."""
@@ -141,7 +169,7 @@ class LogStore:
         changes = {"name": entry.name, "data": entry.data, "updated_at": _now()}
         with _storage_errors():
             document = self._collection.find_one_and_update(
-                {"_id": _object_id(entry_id)},
+                {"_id": {"$in": _entry_ids(entry_id)}},
                 {"$set": changes},
                 return_document=ReturnDocument.AFTER,
             )
@@ -171,9 +199,17 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _new_document(entry: LogEntry) -> dict[str, Any]:
+def _new_document(entry: LogEvent) -> dict[str, Any]:
     now = _now()
-    return {"name": entry.name, "data": entry.data, "created_at": now, "updated_at": now}
+    return {
+        "_id": entry.id or new_id(),
+        "name": entry.name,
+        "data": entry.data,
+        "level": entry.level,
+        "request_id": entry.request_id,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _record(document: Mapping[str, Any]) -> LogRecord:
@@ -181,6 +217,8 @@ def _record(document: Mapping[str, Any]) -> LogRecord:
         id=str(document["_id"]),
         name=document["name"],
         data=document["data"],
+        level=document.get("level", "INFO"),
+        request_id=document.get("request_id"),
         created_at=document["created_at"].isoformat(timespec="milliseconds"),
         updated_at=document["updated_at"].isoformat(timespec="milliseconds"),
     )
@@ -192,16 +230,6 @@ def _entry_ids(entry_id: Any) -> list[Any]:
     if not isinstance(entry_id, str) or not entry_id:
         raise NotFound("log entry not found")
     return [entry_id, ObjectId(entry_id)] if ObjectId.is_valid(entry_id) else [entry_id]
-
-
-def _object_id(entry_id: Any) -> ObjectId:
-    """An id that cannot name an entry is simply not found: callers need not know its format."""
-    try:
-        if isinstance(entry_id, str):
-            return ObjectId(entry_id)
-    except InvalidId:
-        pass
-    raise NotFound("log entry not found")
 
 
 def _clamp_limit(limit: Any) -> int:

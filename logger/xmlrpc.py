@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -30,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 from common.envelope import error_response
 from common.errors import ServiceError
+from common.ids import IDEMPOTENCY_KEY_CONTEXT_KEY, IDEMPOTENCY_KEY_HEADER, event_id
 from common.web.server import HttpServer
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,20 @@ class XmlRpcServer(HttpServer):
     limits_key = "LOGGER_XMLRPC_LIMITS"
 
     def get_app(self) -> XmlRpcApp:
-        return XmlRpcApp({provider.xmlrpc_name: provider for provider in self._providers})
+        methods = {provider.xmlrpc_name: provider for provider in self._providers}
+        return XmlRpcApp(methods, self.context_data_from_headers)
+
+    def context_data_from_headers(self, request: Request) -> dict[str, Any]:
+        """The request id, and the caller's `Idempotency-Key` (checked: an invalid one is a 400
+        fault, not replaced, or a retry would be stored twice)."""
+        context = super().context_data_from_headers(request)
+        key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        if key is not None:
+            try:
+                context[IDEMPOTENCY_KEY_CONTEXT_KEY] = event_id(key)
+            except ServiceError as exc:
+                raise Fault(exc.status, exc.message) from None
+        return context
 
     def server_error(self, status: int, message: str, request: Request | None) -> Response:
         if status == 413:
@@ -64,8 +79,13 @@ def _readable_size(size: int) -> str:
 class XmlRpcApp:
     """Parse the call, run the method's entrypoint, answer its result or a fault."""
 
-    def __init__(self, methods: dict[str, XmlRpcMethod]) -> None:
+    def __init__(
+        self,
+        methods: dict[str, XmlRpcMethod],
+        context_data: Callable[[Request], dict[str, Any]] = lambda request: {},
+    ) -> None:
         self.methods = methods
+        self.context_data = context_data
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         """As a WSGI application (werkzeug's test client drives it so)."""
@@ -82,7 +102,7 @@ class XmlRpcApp:
             method = self.methods.get(method_name)
             if method is None:
                 raise Fault(404, f"unknown method {method_name!r}")
-            return self.marshal(method.call(params))
+            return self.marshal(method.call(params, self.context_data(request)))
         except Fault as fault:
             return dumps(fault, methodresponse=True)
 
@@ -118,7 +138,7 @@ class XmlRpcMethod(Entrypoint):
         self.server.unregister_provider(self)
         super().stop()
 
-    def call(self, params: tuple[Any, ...]) -> Any:
+    def call(self, params: tuple[Any, ...], context_data: dict[str, Any] | None = None) -> Any:
         """Run a worker with `params` as positional arguments; its failure becomes a Fault."""
         try:
             self.check_signature(params, {})
@@ -128,7 +148,11 @@ class XmlRpcMethod(Entrypoint):
         result = Event()
         try:
             self.container.spawn_worker(
-                self, params, {}, handle_result=partial(self.handle_result, result)
+                self,
+                params,
+                {},
+                context_data=context_data,
+                handle_result=partial(self.handle_result, result),
             )
             return result.wait()
         except ServiceError as exc:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11protos/logs.proto\x12\x04logs\"!\n\x03Log\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\t\")\n\nLogRequest\x12\x1b\n\x08logEntry\x18\x01 \x01(\x0b\x32\t.logs.Log\"\x1d\n\x0bLogResponse\x12\x0e\n\x06result\x18\x01 \x01(\t2?\n\nLogService\x12\x31\n\x08WriteLog\x12\x10.logs.LogRequest\x1a\x11.logs.LogResponse\"\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11protos/logs.proto\x12\x04logs\"0\n\x03Log\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\t\")\n\nLogRequest\x12\x1b\n\x08logEntry\x18\x01 \x01(\x0b\x32\t.logs.Log\"\x1d\n\x0bLogResponse\x12\x0e\n\x06result\x18\x01 \x01(\t2?\n\nLogService\x12\x31\n\x08WriteLog\x12\x10.logs.LogRequest\x1a\x11.logs.LogResponse\"\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,11 +32,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.logs_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LOG']._serialized_start=27
-  _globals['_LOG']._serialized_end=60
-  _globals['_LOGREQUEST']._serialized_start=62
-  _globals['_LOGREQUEST']._serialized_end=103
-  _globals['_LOGRESPONSE']._serialized_start=105
-  _globals['_LOGRESPONSE']._serialized_end=134
-  _globals['_LOGSERVICE']._serialized_start=136
-  _globals['_LOGSERVICE']._serialized_end=199
+  _globals['_LOG']._serialized_end=75
+  _globals['_LOGREQUEST']._serialized_start=77
+  _globals['_LOGREQUEST']._serialized_end=118
+  _globals['_LOGRESPONSE']._serialized_start=120
+  _globals['_LOGRESPONSE']._serialized_end=149
+  _globals['_LOGSERVICE']._serialized_start=151
+  _globals['_LOGSERVICE']._serialized_end=214
 # @@protoc_insertion_point(module_scope)

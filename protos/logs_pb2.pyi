@@ -6,12 +6,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Log(_message.Message):
-    __slots__ = ("name", "data")
+    __slots__ = ("name", "data", "level")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
     name: str
     data: str
-    def __init__(self, name: _Optional[str] = ..., data: _Optional[str] = ...) -> None: ...
+    level: str
+    def __init__(self, name: _Optional[str] = ..., data: _Optional[str] = ..., level: _Optional[str] = ...) -> None: ...
 
 class LogRequest(_message.Message):
     __slots__ = ("logEntry",)

@@ -1,29 +1,29 @@
-"""A RabbitMQ restart (`stop_app`, 10 s, `start_app`) under stock Nameko 2.14.1, as it is today.
+"""A RabbitMQ restart (`stop_app`, 10 s, `start_app`) under the system's RPC entrypoint
+(`common.rpc.rpc`), deterministically, on a private node: two services, `quick` (idle when
+RabbitMQ goes away) and `slow` (a worker in flight, due to reply during the outage). One restart
+per module; the tests read what it did.
 
-Issue 9's first fault, reproduced on a private node, deterministically: two services, `quick`
-(idle when RabbitMQ goes away) and `slow` (a worker in flight, due to reply during the outage).
-One restart per module; the tests read what it did.
-
-`test_today_a_reply_due_during_the_outage_kills_the_service` records the crash the fix for
-issue 9 removes: when the fix lands it fails, and becomes the guarantee (turn it around).
+Under stock Nameko 2.14.1 the reply due during the outage killed the `slow` container
+(Rpc.handle_result -> Responder.send_response gave up with kombu's OperationalError, and the
+exception left the worker thread). `common.rpc` logs that failed reply and acknowledges the
+request instead: the caller has already given up on it (its own deadline), and the service lives.
+The whole system under the same fault, with load, is tests/test_faults.py.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import eventlet
 import pytest
 from kombu import Connection
-from kombu.exceptions import OperationalError
 from nameko.containers import ServiceContainer
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from common.rpc import rpc
 from testing.rabbit_nodes import RabbitNode
 
 log = logging.getLogger(__name__)
@@ -124,15 +124,9 @@ def test_an_idle_service_survives_a_restart_and_answers_again_within_seconds(
     log.info("quick answers %.1f s after start_app", restart.recovered_after)
 
 
-def test_today_a_reply_due_during_the_outage_kills_the_service(restart: Restart) -> None:
-    # Rpc.handle_result -> Responder.send_response -> Publisher.publish (retry_policy
-    # {"max_retries": 3}) gives up with kombu's OperationalError; the exception leaves the
-    # worker thread, and ServiceContainer._handle_thread_exited kills the whole container.
-    assert restart.slow_died
-    assert isinstance(restart.slow_error, OperationalError)
-    frames = [frame.name for frame in traceback.extract_tb(restart.slow_error.__traceback__)]
-    assert "send_response" in frames
-    # The request was never acknowledged: it waits in rpc-slow to be worked again, although
-    # its caller already got an error (the in-flight call fails; see the report for which).
+def test_a_reply_due_during_the_outage_no_longer_kills_the_service(restart: Restart) -> None:
+    assert not restart.slow_died, restart.slow_error
+    # Its caller got an error (its connection went with RabbitMQ), and the request was
+    # acknowledged, not left to be worked again for nobody.
     assert restart.inflight_error is not None
-    assert restart.slow_requests_left >= 1
+    assert restart.slow_requests_left == 0

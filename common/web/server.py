@@ -31,6 +31,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import error_response
+from common.ids import REQUEST_ID_CONTEXT_KEY, REQUEST_ID_HEADER, new_id, request_id
 from common.web.connection import REAP_SECONDS, Connection, State, turn_away
 from common.web.environ import base_environ
 from common.web.observers import Observer, RequestRecord, access_log, log_access
@@ -110,7 +111,10 @@ class HttpServer(ProviderCollector, SharedExtension):
         return self.app.respond(request)
 
     def finish_response(self, request: Request | None, response: Response) -> Response:
-        """Every response passes here before it is sent, the server's own answers included."""
+        """Every response passes here before it is sent, the server's own answers included.
+
+        Subclasses that override it call it too: it puts the request id on every answer."""
+        response.headers[REQUEST_ID_HEADER] = request_id_of(request) if request else new_id()
         return response
 
     def server_error(self, status: int, message: str, request: Request | None) -> Response:
@@ -118,7 +122,9 @@ class HttpServer(ProviderCollector, SharedExtension):
         return error_response(status, message)
 
     def context_data_from_headers(self, request: Request) -> dict[str, Any]:
-        return {}
+        """What the request's worker carries in Nameko's context data, and so passes on with
+        every RPC and event it makes: the request id."""
+        return {REQUEST_ID_CONTEXT_KEY: request_id_of(request)}
 
     # Connections
 
@@ -225,3 +231,12 @@ class HttpServer(ProviderCollector, SharedExtension):
             if connection.thread is not None:
                 connection.thread.kill()
             self.forget(connection)
+
+
+def request_id_of(request: Request) -> str:
+    """The request's id: the caller's `X-Request-ID` when valid, else one made for it (once,
+    so the worker, the logs and the answer agree)."""
+    environ = request.environ
+    if (found := environ.get("common.request_id")) is None:
+        found = environ["common.request_id"] = request_id(environ.get("HTTP_X_REQUEST_ID"))
+    return found

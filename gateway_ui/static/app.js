@@ -171,6 +171,8 @@ async function run(actionName) {
   showReceived(result);
   appendOutput(action.label, action.path, started, ended, result);
   setBusy(false);
+  // A sign-in here signs this tab in for the log list (and the dashboard): see session.js.
+  if (actionName === "auth" && isSuccess(result)) BrokerSession.adopt(result.body.value.data);
   if (action.logs && isSuccess(result)) await reloadLogsUntil(body.log);
 }
 
@@ -183,7 +185,7 @@ function formatTime(value) {
   return Number.isNaN(date.getTime()) ? String(value ?? "") : date.toLocaleString();
 }
 
-function renderLogs(entries) {
+function renderLogs(entries, emptyText = "No log entries stored yet.") {
   const rows = entries.map((entry) => {
     const row = document.createElement("tr");
     row.dataset.testid = "log-row";
@@ -201,7 +203,7 @@ function renderLogs(entries) {
     const cell = document.createElement("td");
     cell.colSpan = 3;
     cell.className = "empty";
-    cell.textContent = "No log entries stored yet.";
+    cell.textContent = emptyText;
     row.append(cell);
     rows.push(row);
   }
@@ -211,15 +213,21 @@ function renderLogs(entries) {
 /* Loads the list once; resolves to the entries, or null when it could not be loaded. */
 async function loadLogs() {
   const generation = ++logsGeneration;
-  const result = await callBroker("GET", `/logs?limit=${LOGS_LIMIT}`, null);
+  // With this tab's token, if it has one (the list needs a signed-in user once tokens exist).
+  const result = await BrokerSession.call("GET", `/logs?limit=${LOGS_LIMIT}`);
   if (generation !== logsGeneration) return null; // a newer reload has started: it wins
   const status = byTestId("logs-status");
+  if (result.expired || result.status === 401) {
+    renderLogs([], "Not signed in.");
+    setStatus(status, "Sign in (Test Auth, or the log dashboard) to list the stored entries.", false);
+    return null;
+  }
   if (!isSuccess(result)) {
     const code = result.failure ? "" : `HTTP ${result.status}: `;
     setStatus(status, `Could not load the log entries: ${code}${describe(result)}`, false);
     return null;
   }
-  const entries = Array.isArray(result.body.value.data) ? result.body.value.data : [];
+  const entries = Array.isArray(result.body.value.data?.entries) ? result.body.value.data.entries : [];
   renderLogs(entries);
   setStatus(status, `${entries.length} shown, loaded at ${clock(new Date())}`, true);
   return entries;

@@ -1,5 +1,7 @@
 """The auth service on real RabbitMQ and PostgreSQL."""
 
+from unittest.mock import ANY
+
 import psycopg2
 import pytest
 from nameko.events import event_handler
@@ -44,7 +46,7 @@ def test_seed_user_authenticates_and_the_event_is_dispatched(runner_factory, aut
     ):
         user = authenticate("admin@example.com", "verysecret")
 
-    assert event.get() == {"email": "admin@example.com"}
+    assert event.get() == {"email": "admin@example.com", "event_id": ANY}
     assert user["email"] == "admin@example.com"
     assert user["first_name"] == "Admin"
     assert user["last_name"] == "User"

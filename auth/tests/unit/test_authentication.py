@@ -1,5 +1,6 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pytest
 from eventlet import GreenPool
@@ -85,7 +86,11 @@ def test_service_dispatches_user_authenticated_on_success():
     service = worker_factory(AuthService, users=FakeUsers([make_user()]), passwords=PASSWORDS)
     user = service.authenticate("admin@example.com", "verysecret")
     assert user["email"] == "admin@example.com"
-    service.dispatch.assert_called_once_with("user_authenticated", {"email": "admin@example.com"})
+    service.dispatch.assert_called_once_with(
+        "user_authenticated", {"email": "admin@example.com", "event_id": ANY}
+    )
+    (_, event), _ = service.dispatch.call_args
+    assert len(event["event_id"]) == 32  # a redelivered event keeps it: stored once
 
 
 def test_service_dispatches_nothing_on_failure():

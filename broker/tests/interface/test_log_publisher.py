@@ -8,6 +8,7 @@ from kombu import Connection
 from nameko.testing.services import dummy, entrypoint_hook
 
 from broker.log_publisher import LogEventPublisher
+from broker.payloads import OutgoingEvent
 from common.config import service_config
 from common.errors import ServiceUnavailable
 from common.log_topology import LISTENER_QUEUE
@@ -20,7 +21,9 @@ class Publishing:
 
     @dummy
     def publish(self, name, data, level):
-        return self.log_events.publish(name, data, level)
+        event = OutgoingEvent(name, data, level, id=f"event-{name}", request_id="req-1")
+        self.log_events.publish(event)
+        return event.id
 
 
 def queued_messages(amqp_uri):
@@ -46,7 +49,8 @@ def test_events_are_persistent_json_with_an_id(container_factory, config_for, ra
     assert message.delivery_info["routing_key"] == "log.WARNING"
     assert message.delivery_info["exchange"] == "logs_topic"
     assert message.properties["delivery_mode"] == 2
-    assert message.properties["message_id"] == message_id
+    assert message.properties["message_id"] == message_id == "event-name"
+    assert message.headers["x-request-id"] == "req-1"
 
 
 def test_a_deleted_queue_is_declared_again(container_factory, config_for, rabbit_config):

@@ -15,7 +15,9 @@ from nameko.testing.services import dummy, entrypoint_hook
 from nameko.testing.utils import get_extension
 
 from broker.logger_clients import GrpcLogger, XmlRpcLogger
+from broker.payloads import OutgoingEvent
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceUnavailable
+from common.ids import new_id
 from logger.service import LoggerService
 from testing.grpc_server import grpc_server_process
 from testing.ports import free_port
@@ -31,11 +33,11 @@ class LoggerClientsService:
 
     @dummy
     def log_via_xmlrpc(self, name, data):
-        return self.xmlrpc_logger.log_info(name, data)
+        return self.xmlrpc_logger.log_info(OutgoingEvent(name, data, "INFO", new_id(), "req"))
 
     @dummy
     def log_via_grpc(self, name, data):
-        return self.grpc_logger.write_log(name, data)
+        return self.grpc_logger.write_log(OutgoingEvent(name, data, "INFO", new_id(), "req"))
 
 
 @pytest.fixture

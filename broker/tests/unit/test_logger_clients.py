@@ -15,6 +15,7 @@ from eventlet.pools import Pool
 from grpc._cython import cygrpc
 
 from broker.logger_clients import GrpcLogClient, GrpcLogger, XmlRpcLogClient, XmlRpcLogger
+from broker.payloads import OutgoingEvent
 from common.config import service_config
 from common.errors import (
     DownstreamError,
@@ -23,6 +24,8 @@ from common.errors import (
     ServiceUnavailable,
 )
 from protos import logs_pb2
+
+EVENT = OutgoingEvent("n", "d", "WARNING", id="event-1", request_id="req-1")
 
 
 def xmlrpc_client(log_info):
@@ -38,8 +41,15 @@ def test_xmlrpc_log_info_sends_the_go_struct_and_returns_the_answer():
         lambda payload: sent.append(payload) or "Processed payload via RPC: n"
     )
 
-    assert client.log_info("n", "d") == "Processed payload via RPC: n"
-    assert sent == [{"Name": "n", "Data": "d"}]
+    assert client.log_info(EVENT) == "Processed payload via RPC: n"
+    assert sent == [{"Name": "n", "Data": "d", "Level": "WARNING"}]
+    (proxy,) = [pool.get()]
+    proxy.assert_called_with("transport")
+    assert proxy("transport").call_headers == [
+        ("Idempotency-Key", "event-1"),
+        ("X-Request-ID", "req-1"),
+    ]
+    pool.put(proxy)
     assert pool.free() == 1, "the proxy went back to the pool"
 
 
@@ -104,7 +114,7 @@ def test_xmlrpc_failures_map_to_service_errors(failure, error, message):
     client, pool = xmlrpc_client(failure)
 
     with pytest.raises(error) as raised:
-        client.log_info("n", "d")
+        client.log_info(EVENT)
 
     assert raised.value.message == message
     assert pool.free() == 1, "a failed call still returns its proxy to the pool"
@@ -197,12 +207,17 @@ def grpc_client(write_log):
 
 
 def test_grpc_write_log_sends_the_entry_with_the_deadline():
-    client, stub = grpc_client(lambda request, timeout: logs_pb2.LogResponse(result="logged!"))
+    client, stub = grpc_client(
+        lambda request, timeout, metadata: logs_pb2.LogResponse(result="logged!")
+    )
 
-    assert client.write_log("n", "d") == "logged!"
-    request = stub.WriteLog.call_args.args[0]
-    assert (request.logEntry.name, request.logEntry.data) == ("n", "d")
-    assert stub.WriteLog.call_args.kwargs == {"timeout": 1}
+    assert client.write_log(EVENT) == "logged!"
+    entry = stub.WriteLog.call_args.args[0].logEntry
+    assert (entry.name, entry.data, entry.level) == ("n", "d", "WARNING")
+    assert stub.WriteLog.call_args.kwargs == {
+        "timeout": 1,
+        "metadata": (("idempotency-key", "event-1"), ("x-request-id", "req-1")),
+    }
 
 
 @pytest.mark.parametrize(
@@ -245,7 +260,7 @@ def test_grpc_status_codes_map_to_service_errors(code, details, error, message):
     client, _ = grpc_client(FakeRpcError(code, details))
 
     with pytest.raises(error) as raised:
-        client.write_log("n", "d")
+        client.write_log(EVENT)
 
     assert raised.value.message == message
 

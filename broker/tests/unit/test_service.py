@@ -1,6 +1,7 @@
 """The broker's request handling with every dependency replaced (`worker_factory`)."""
 
 import json
+import re
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -69,8 +70,10 @@ def test_log_action_uses_the_configured_transport(transport, message):
 
 def test_log_level_picks_the_routing_level():
     broker = make_broker()
-    broker.log_via_rabbit(post({"log": {"name": "n", "data": "d", "level": "ERROR"}}))
-    broker.log_events.publish.assert_called_once_with("n", "d", "ERROR")
+    response = broker.log_via_rabbit(post({"log": {"name": "n", "data": "d", "level": "ERROR"}}))
+    (event,) = broker.log_events.publish.call_args.args
+    assert (event.name, event.data, event.level) == ("n", "d", "ERROR")
+    assert json.loads(response.get_data())["data"] == {"id": event.id}
 
 
 @pytest.mark.parametrize(
@@ -127,19 +130,82 @@ def test_mail_action_can_be_switched_off():
     broker.mailer_rpc.send_mail.assert_not_called()
 
 
-@pytest.mark.parametrize(("query", "limit"), [("", 20), ("?limit=5", 5), ("?limit=1000", 1000)])
-def test_logs_passes_the_limit(query, limit):
+PAGE = {"entries": [{"id": "1", "name": "n", "data": "d"}], "next": "abc", "prev": None}
+
+
+def get(path: str):
+    return EnvironBuilder(path=path).get_request()
+
+
+@pytest.mark.parametrize(
+    ("query", "page_kwargs"),
+    [
+        ("", {"limit": 20}),
+        ("?limit=5", {"limit": 5}),
+        ("?limit=1000", {"limit": 1000}),
+        ("?level=&name=&since=&until=&q=&cursor=&limit=", {"limit": 20}),
+        ("?level=error", {"level": "ERROR", "limit": 20}),
+        ("?name=payment&q=time%20out", {"name": "payment", "q": "time out", "limit": 20}),
+        ("?cursor=eyJkIjoib2xkZXIifQ&limit=3", {"cursor": "eyJkIjoib2xkZXIifQ", "limit": 3}),
+        (
+            "?since=2026-12-02T10:00:00Z&until=2026-12-02T12:00:00%2B01:00",
+            {
+                "since": "2026-12-02T10:00:00.000+00:00",
+                "until": "2026-12-02T11:00:00.000+00:00",
+                "limit": 20,
+            },
+        ),
+        ("?since=2026-12-02T10:00", {"since": "2026-12-02T10:00:00.000+00:00", "limit": 20}),
+    ],
+)
+def test_logs_asks_the_logger_for_one_page(query, page_kwargs):
     broker = make_broker()
-    broker.logger_rpc.all.return_value = [{"id": "1", "name": "n", "data": "d"}]
-    response = broker.logs(EnvironBuilder(path=f"/logs{query}").get_request())
-    broker.logger_rpc.all.assert_called_once_with(limit)
-    assert envelope(response)["data"] == [{"id": "1", "name": "n", "data": "d"}]
+    broker.logger_rpc.page.return_value = PAGE
+    response = broker.logs(get(f"/logs{query}"))
+    broker.logger_rpc.page.assert_called_once_with(**page_kwargs)
+    assert response.status_code == 200
+    assert envelope(response) == {"error": False, "message": "1 log entry", "data": PAGE}
 
 
-@pytest.mark.parametrize("query", ["?limit=0", "?limit=1001", "?limit=-1", "?limit=ten"])
-def test_logs_rejects_a_bad_limit(query):
-    with pytest.raises(InvalidInput, match="limit must be an integer"):
-        make_broker().logs(EnvironBuilder(path=f"/logs{query}").get_request())
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?limit=0", "limit must be an integer from 1 to 1000"),
+        ("?limit=1001", "limit must be an integer from 1 to 1000"),
+        ("?limit=-1", "limit must be an integer from 1 to 1000"),
+        ("?limit=ten", "limit must be an integer from 1 to 1000"),
+        ("?level=DEBUG", "level must be one of INFO, WARNING, ERROR"),
+        ("?level=INFO&level=ERROR", "level is given more than once"),
+        ("?levle=INFO", "unknown parameter 'levle'"),
+        ("?since=yesterday", "since must be an ISO 8601 time"),
+        ("?until=2026-13-01", "until must be an ISO 8601 time"),
+        ("?since=2026-12-02T10:00:00+01:00", "send the '+' of an offset as %2B"),
+        ("?since=1969-12-31T23:59:59Z", "since must be after 1970"),
+        ("?since=0001-01-01T00:00:00%2B01:00", "since must be an ISO 8601 time"),
+        ("?since=2026-12-02T10:00Z&until=2026-12-02T10:00Z", "since must be before until"),
+        ("?name=" + "n" * 256, "name must be at most 255 characters"),
+        ("?q=" + "q" * 201, "q must be at most 200 characters"),
+        ("?cursor=not%20a%20cursor", "cursor is not valid"),
+        ("?cursor=" + "a" * 1025, "cursor is not valid"),
+    ],
+)
+def test_logs_refuses_bad_parameters_naming_them(query, message):
+    broker = make_broker()
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        broker.logs(get(f"/logs{query}"))
+    broker.logger_rpc.page.assert_not_called()
+
+
+def test_one_log_entry_by_id():
+    broker = make_broker()
+    broker.logger_rpc.get.return_value = PAGE["entries"][0]
+    response = broker.log_entry(get("/logs/1"), "1")
+    broker.logger_rpc.get.assert_called_once_with("1")
+    assert envelope(response) == {
+        "error": False,
+        "message": "log entry",
+        "data": PAGE["entries"][0],
+    }
 
 
 @pytest.mark.parametrize(

@@ -141,7 +141,9 @@ def test_every_button_gets_its_success_envelope_and_new_logs_are_listed(
     assert result["steps"]["mail"]["sent_request"] == f"POST {broker_url.rstrip('/')}/handle"
     assert result["initial"]["mail_ui_href"] == running_system.mail_ui_url.rstrip("/")
     assert result["page_errors"] == []
-    assert result["console_errors"] == []
+    # Once the list needs a token (issue 10), the first load, before Test Auth, is refused: the
+    # page says to sign in, and Chromium logs the 401. Nothing else may be logged.
+    assert [e for e in result["console_errors"] if "status of 401" not in e] == []
     # Nothing but the page itself and the broker: the page works offline.
     assert {origin(url) for url in result["requests"]} == {origin(page_url), origin(broker_url)}
     assert result["phone"]["scrollWidth"] <= result["phone"]["viewportWidth"]

@@ -63,10 +63,26 @@ def test_the_page_is_served_with_the_configured_urls(web_session) -> None:
 
 
 @pytest.mark.usefixtures("service")
+def test_the_dashboard_is_served_with_the_same_settings_and_policy(web_session) -> None:
+    response = web_session.get("/dashboard")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert f"connect-src 'self' {BROKER_URL}" in response.headers["Content-Security-Policy"]
+    assert f'"brokerUrl": "{BROKER_URL}"' in response.text
+    for part in ("signin-form", "filters", "entries", "btn-older", "btn-newer", "btn-pause"):
+        assert f'data-testid="{part}"' in response.text
+
+
+@pytest.mark.usefixtures("service")
 @pytest.mark.parametrize(
     ("path", "content_type", "marker"),
     [
         ("/static/app.js", "text/javascript; charset=utf-8", b'"use strict";'),
+        ("/static/session.js", "text/javascript; charset=utf-8", b"const BrokerSession"),
+        ("/static/dashboard.js", "text/javascript; charset=utf-8", b'"use strict";'),
+        ("/static/dashboard.css", "text/css; charset=utf-8", b".entry-dialog"),
         ("/static/style.css", "text/css; charset=utf-8", b":root"),
         ("/static/favicon.svg", "image/svg+xml; charset=utf-8", b"<svg"),
     ],

@@ -15,12 +15,7 @@ import pytest
 
 from gateway_ui.pages import STATIC_DIR, TEMPLATES_DIR
 
-PAGE_FILES = [
-    TEMPLATES_DIR / "index.html",
-    STATIC_DIR / "app.js",
-    STATIC_DIR / "style.css",
-    STATIC_DIR / "favicon.svg",
-]
+PAGE_FILES = sorted(TEMPLATES_DIR.glob("*.html")) + sorted(STATIC_DIR.iterdir())
 CONFIGURED_LINKS = {"{{ settings.mail_ui_url }}"}
 
 ATTRIBUTE = r"""(?<![\w-])(?:src|href|srcset|action|formaction|poster)\s*=\s*"""
@@ -72,10 +67,30 @@ def test_no_page_file_refers_to_anything_outside_the_service(path: Path) -> None
     assert external(path.read_text(), path.suffix) == []
 
 
+def test_every_page_file_is_scanned() -> None:
+    assert {path.name for path in PAGE_FILES} >= {
+        "index.html",
+        "dashboard.html",
+        "app.js",
+        "session.js",
+        "dashboard.js",
+        "style.css",
+        "dashboard.css",
+        "favicon.svg",
+    }
+    assert all(path.suffix in REFERENCES for path in PAGE_FILES)
+
+
 def test_the_page_refers_to_its_own_script_and_stylesheet() -> None:
     found = references((TEMPLATES_DIR / "index.html").read_text(), ".html")
 
     assert {"/static/app.js", "/static/style.css", "/static/favicon.svg"} <= set(found)
+
+
+def test_the_dashboard_refers_to_its_own_scripts_and_stylesheets() -> None:
+    found = set(references((TEMPLATES_DIR / "dashboard.html").read_text(), ".html"))
+
+    assert {"/static/session.js", "/static/dashboard.js", "/static/dashboard.css"} <= found
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.test import EnvironBuilder
 
 from common.settings import InvalidSetting
-from gateway_ui.pages import render_index, security_headers, static_file
+from gateway_ui.pages import PAGES, render_page, security_headers, static_file
 from gateway_ui.settings import PageSettings
 
 SETTINGS = PageSettings(broker_url="http://broker.test:9000", mail_ui_url="http://mail.test:8025")
@@ -82,21 +82,32 @@ def test_the_broker_origin_drops_the_path() -> None:
     assert settings.broker_origin == "https://gw.test:8443"
 
 
-def test_the_page_carries_the_settings_for_the_script_and_the_reader() -> None:
-    html = render_index(SETTINGS)
+@pytest.mark.parametrize("template", PAGES.values())
+def test_the_page_carries_the_settings_for_the_script_and_the_reader(template: str) -> None:
+    html = render_page(template, SETTINGS)
 
     assert config_block(html) == {
         "brokerUrl": "http://broker.test:9000",
         "mailUiUrl": "http://mail.test:8025",
     }
+    assert 'data-testid="broker-url"' in html
+    assert ">http://broker.test:9000</code>" in html
+
+
+def test_the_test_page_links_the_mail_catcher_and_the_dashboard() -> None:
+    html = render_page("index.html", SETTINGS)
+
     assert '<code data-testid="broker-url" id="broker-url">http://broker.test:9000</code>' in html
     assert 'href="http://mail.test:8025"' in html
+    assert 'href="/dashboard"' in html
 
 
-def test_a_url_cannot_break_out_of_the_config_block_or_an_attribute() -> None:
+@pytest.mark.parametrize("template", PAGES.values())
+def test_a_url_cannot_break_out_of_the_config_block_or_an_attribute(template: str) -> None:
     hostile = 'http://b.test/</script><script>alert(1)</script>"><b>'
     # As if such a URL had got past the settings' checks: rendering must escape it anyway.
-    html = render_index(PageSettings.model_construct(broker_url=hostile, mail_ui_url=hostile))
+    settings = PageSettings.model_construct(broker_url=hostile, mail_ui_url=hostile)
+    html = render_page(template, settings)
 
     assert "<script>alert(1)" not in html
     assert '"><b>' not in html
@@ -120,6 +131,9 @@ def environ() -> dict:
     ("path", "content_type"),
     [
         ("app.js", "text/javascript; charset=utf-8"),
+        ("session.js", "text/javascript; charset=utf-8"),
+        ("dashboard.js", "text/javascript; charset=utf-8"),
+        ("dashboard.css", "text/css; charset=utf-8"),
         ("style.css", "text/css; charset=utf-8"),
         ("favicon.svg", "image/svg+xml; charset=utf-8"),
     ],

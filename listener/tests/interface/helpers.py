@@ -18,13 +18,15 @@ def publish_logs(
     bodies: Iterable[dict[str, Any] | bytes],
     level: str = "INFO",
     headers: dict[str, Any] | None = None,
+    message_id: str | None = None,
 ) -> list[str]:
-    """Publish to `logs_topic` as the broker does: persistent, confirmed, with message ids."""
+    """Publish to `logs_topic` as the broker does: persistent, confirmed, with message ids
+    (fresh ones, or every message `message_id`)."""
     message_ids = []
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         producer = Producer(connection.channel())
         for body in bodies:
-            message_ids.append(uuid.uuid4().hex)
+            message_ids.append(message_id or uuid.uuid4().hex)
             producer.publish(
                 body if isinstance(body, bytes) else json.dumps(body).encode(),
                 exchange=LOGS_EXCHANGE,

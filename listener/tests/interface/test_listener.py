@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,11 @@ from listener.deliveries import ATTEMPTS_HEADER, REASON_HEADER, ROUTING_KEY_HEAD
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.service import ListenerService
 from logger.service import LoggerService
+from testing.own_mongo import OwnMongo
 from testing.ports import free_port
 from testing.waiting import wait_until
 
 from .helpers import peek, publish_log, publish_logs, queue_depth
-from .servers import OwnMongo
 
 FAST_RETRIES = {"RETRY_BACKOFF_BASE": 0.05, "RETRY_BACKOFF_MAX": 0.2}
 
@@ -163,17 +164,18 @@ def test_a_poison_message_is_dead_lettered_with_the_reason_and_consuming_goes_on
 def test_messages_over_the_retry_limit_are_dead_lettered_shown_and_replayed(
     start_logger, start_listener, amqp_uri, logs
 ):
-    start_listener(RETRY_MAX_ATTEMPTS=2, **FAST_RETRIES)  # and no logger running
+    # A logger whose MongoDB is not there: every write fails as unavailable.
+    broken = start_logger(MONGO_URI=f"mongodb://127.0.0.1:{free_port()}", MONGO_TIMEOUT_MS=200)
+    start_listener(RETRY_MAX_ATTEMPTS=2, **FAST_RETRIES)
     expected = {f"entry {number}": level for number, level in enumerate(["INFO", "ERROR", "INFO"])}
     for data, level in expected.items():
         publish_log(amqp_uri, {"name": "late", "data": data}, level=level)
     wait_until(lambda: queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 3, what="3 dead letters")
+    broken.stop()
 
     shown = dead_letters_cli(amqp_uri, "show")
     assert shown.returncode == 0, shown.stderr
-    assert (
-        shown.stdout.count("reason: gave up after 2 attempts: logger service is not running") == 3
-    )
+    assert shown.stdout.count("reason: gave up after 2 attempts: log storage is unavailable") == 3
     assert shown.stdout.count("attempts=2") == 3
     assert shown.stdout.count("routing_key=log.ERROR") == 1
     for data in expected:
@@ -192,6 +194,38 @@ def test_messages_over_the_retry_limit_are_dead_lettered_shown_and_replayed(
     assert "replayed 2 message(s)" in replayed.stdout
     wait_until(lambda: logs.count_documents({}) == 3, what="all replayed entries")
     assert {entry["data"] for entry in logs.find()} == set(expected)
+    assert_queues_empty(amqp_uri)
+
+
+def test_while_no_logger_runs_events_wait_without_spending_attempts(
+    start_logger, start_listener, amqp_uri, logs
+):
+    start_listener(RETRY_MAX_ATTEMPTS=1, **FAST_RETRIES)  # one failure would dead-letter
+    expected = [f"waiting {number}" for number in range(5)]
+    publish_logs(amqp_uri, [{"name": "no logger", "data": data} for data in expected])
+    time.sleep(2.5)  # the listener finds no logger twice or more
+    assert queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 0
+    assert queue_depth(amqp_uri, RETRY_QUEUE) == 0
+
+    start_logger()
+    wait_until(lambda: logs.count_documents({}) == 5, what="the 5 entries")
+    assert sorted(entry["data"] for entry in logs.find()) == expected
+    assert_queues_empty(amqp_uri)
+
+
+def test_a_message_id_is_stored_once_however_often_it_is_delivered(
+    start_logger, start_listener, amqp_uri, logs
+):
+    start_logger()
+    start_listener()
+    entry = {"name": "twice", "data": "the same event"}
+    for _ in range(3):  # a publisher retrying after a lost confirm, a replay...
+        publish_log(amqp_uri, entry, level="WARNING", message_id="event-42")
+    publish_log(amqp_uri, {"name": "after", "data": "the duplicates"})
+
+    wait_until(lambda: logs.count_documents({"name": "after"}) == 1, what="the last entry")
+    (stored,) = list(logs.find({"name": "twice"}))
+    assert (stored["_id"], stored["level"]) == ("event-42", "WARNING")
     assert_queues_empty(amqp_uri)
 
 

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from common.errors import InvalidInput
-from common.validation import LogEntry
-from listener.deliveries import Delivery
-from listener.parsing import parse_batch, parse_log_entry
+from common.validation import LogEntry, LogEvent
+from listener.deliveries import ROUTING_KEY_HEADER, Delivery
+from listener.parsing import parse_batch, parse_log_entry, parse_log_event
 
 
 def test_a_valid_body_gives_the_entry():
@@ -48,11 +48,39 @@ def test_a_batch_is_sorted_into_entries_to_store_and_bodies_with_their_reason():
     ]
     batch = parse_batch(deliveries)
     assert batch.valid == [
-        (deliveries[0], LogEntry(name="a", data="1")),
-        (deliveries[2], LogEntry(name="b", data="2")),
+        (deliveries[0], LogEvent(name="a", data="1", id="0")),
+        (deliveries[2], LogEvent(name="b", data="2", id="2")),
     ]
     assert batch.invalid == [
         (deliveries[1], "invalid log entry: malformed JSON body"),
         (deliveries[3], "invalid log entry: body must be a JSON object"),
     ]
-    assert batch.entries() == [{"name": "a", "data": "1"}, {"name": "b", "data": "2"}]
+    assert batch.entries() == [
+        {"name": "a", "data": "1", "id": "0", "level": "INFO", "request_id": None},
+        {"name": "b", "data": "2", "id": "2", "level": "INFO", "request_id": None},
+    ]
+
+
+def test_an_event_takes_its_id_level_and_request_id_from_the_message():
+    delivery = Delivery(
+        body=b'{"name": "a", "data": "1"}',
+        routing_key="listener.logs.retry",  # a retried message: its first key is in a header
+        headers={ROUTING_KEY_HEADER: "log.ERROR", "x-request-id": "req-7"},
+        message_id="event-1",
+    )
+    assert parse_log_event(delivery) == LogEvent(
+        name="a", data="1", id="event-1", level="ERROR", request_id="req-7"
+    )
+
+
+@pytest.mark.parametrize("message_id", [None, "", "has space", "x" * 129, "caf\u00e9"])
+def test_a_message_without_a_usable_id_gets_a_fresh_one(message_id):
+    delivery = Delivery(
+        body=b'{"name": "a", "data": "1"}',
+        routing_key="log.INFO",
+        message_id=message_id,
+        headers={"x-request-id": "bad\nid"},
+    )
+    event = parse_log_event(delivery)
+    assert event.id != message_id and len(event.id) == 32
+    assert event.request_id is None  # an unusable request id is dropped, not stored

@@ -6,7 +6,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
-from common.errors import DownstreamUnavailable
+from common.errors import DownstreamUnavailable, ServiceUnavailable
 from listener.deliveries import Delivery
 from listener.service import ListenerService
 
@@ -19,12 +19,21 @@ def valid(number: int) -> Delivery:
     return delivery(f'{{"name": "event", "data": "payload {number}"}}'.encode(), number)
 
 
+def stored(number: int) -> dict[str, str | None]:
+    """What the logger is asked to store for `valid(number)`: the message id is the event id."""
+    return {
+        "name": "event",
+        "data": f"payload {number}",
+        "id": f"m-{number}",
+        "level": "INFO",
+        "request_id": None,
+    }
+
+
 def test_a_batch_of_valid_entries_is_stored_with_one_logger_write_and_nothing_is_republished():
     service = worker_factory(ListenerService)
     service.handle_logs([valid(1), valid(2), valid(3)])
-    service.logger_rpc.write_logs.assert_called_once_with(
-        [{"name": "event", "data": f"payload {number}"} for number in (1, 2, 3)]
-    )
+    service.logger_rpc.write_logs.assert_called_once_with([stored(1), stored(2), stored(3)])
     service.redelivery.retry.assert_not_called()
     service.redelivery.dead_letter.assert_not_called()
 
@@ -54,9 +63,7 @@ def test_invalid_bodies_are_dead_lettered_and_the_valid_ones_stored_together():
     service.redelivery.dead_letter.assert_called_once_with(
         poison, "invalid log entry: malformed JSON body"
     )
-    service.logger_rpc.write_logs.assert_called_once_with(
-        [{"name": "event", "data": "payload 1"}, {"name": "event", "data": "payload 3"}]
-    )
+    service.logger_rpc.write_logs.assert_called_once_with([stored(1), stored(3)])
     service.redelivery.retry.assert_not_called()
 
 
@@ -92,3 +99,12 @@ def test_a_failed_redelivery_is_raised_so_that_the_batch_is_requeued(failing):
     getattr(service.redelivery, failing).side_effect = ConnectionError("RabbitMQ unreachable")
     with pytest.raises(ConnectionError):
         service.handle_logs([valid(1), delivery(b"[]", 2)])
+
+
+def test_no_logger_at_all_requeues_the_batch_without_spending_an_attempt():
+    service = worker_factory(ListenerService)
+    service.logger_rpc.write_logs.side_effect = ServiceUnavailable("logger is not running")
+    with pytest.raises(ServiceUnavailable):
+        service.handle_logs([valid(1), valid(2)])
+    service.redelivery.retry.assert_not_called()
+    service.redelivery.dead_letter.assert_not_called()

@@ -19,7 +19,7 @@ def logger_rpc(logger_container, logger_config):
 def test_write_log_is_stored_and_read_back(logger_rpc, logs):
     entry = logger_rpc.write_log("event", "payload")
 
-    document = logs.find_one({"_id": ObjectId(entry["id"])})
+    document = logs.find_one({"_id": entry["id"]})
     assert (document["name"], document["data"]) == ("event", "payload")
     assert document["created_at"] == document["updated_at"]
     assert logger_rpc.get(entry["id"]) == entry
@@ -43,11 +43,26 @@ def test_update_and_drop(logger_rpc, logs):
 
     updated = logger_rpc.update(entry["id"], "after", "new")
     assert (updated["name"], updated["data"]) == ("after", "new")
-    assert logs.find_one({"_id": ObjectId(entry["id"])})["name"] == "after"
+    assert logs.find_one({"_id": entry["id"]})["name"] == "after"
 
     logger_rpc.drop()
     assert logs.count_documents({}) == 0
     assert logger_rpc.all() == []
+
+
+def test_page_lists_by_keyset_both_ways(logger_rpc, logs):
+    logger_rpc.write_logs([{"name": "paged", "data": f"entry {number}"} for number in range(5)])
+    logger_rpc.write_log("other", "entry 5")
+
+    first = logger_rpc.page(name="paged", limit=2)
+    second = logger_rpc.page(name="paged", cursor=first["next"], limit=2)
+    back = logger_rpc.page(name="paged", cursor=second["prev"], limit=2)
+
+    assert first["prev"] is None
+    assert len(first["entries"]) == len(second["entries"]) == 2
+    assert not {e["id"] for e in first["entries"]} & {e["id"] for e in second["entries"]}
+    assert back["entries"] == first["entries"]
+    assert logger_rpc.page(q="ENTRY 5")["entries"][0]["name"] == "other"
 
 
 @pytest.mark.parametrize(
@@ -57,6 +72,8 @@ def test_update_and_drop(logger_rpc, logs):
         (lambda rpc: rpc.write_log("event", 42), InvalidInput, "data must be a string"),
         (lambda rpc: rpc.write_logs([{"name": "event"}]), InvalidInput, r"entries\[0\].data"),
         (lambda rpc: rpc.all("ten"), InvalidInput, "limit must be an integer"),
+        (lambda rpc: rpc.page(cursor="bm90IGEgY3Vyc29y"), InvalidInput, "cursor is not valid"),
+        (lambda rpc: rpc.page(level="DEBUG"), InvalidInput, "level must be one of"),
         (lambda rpc: rpc.get(str(ObjectId())), NotFound, "log entry not found"),
         (lambda rpc: rpc.get("not-an-id"), NotFound, "log entry not found"),
         (lambda rpc: rpc.update("not-an-id", "n", "d"), NotFound, "log entry not found"),
@@ -66,6 +83,8 @@ def test_update_and_drop(logger_rpc, logs):
         "data-number",
         "batch-missing-data",
         "limit-text",
+        "page-bad-cursor",
+        "page-bad-level",
         "unknown-id",
         "invalid-id",
         "update-invalid-id",
@@ -97,7 +116,10 @@ def test_an_event_that_met_a_storage_outage_is_retried(container_factory, logger
         return exc_info is None
 
     with entrypoint_waiter(container, "on_user_authenticated", callback=stored):
-        event_dispatcher(logger_config)("auth", "user_authenticated", {"email": "a@example.com"})
+        event = {"email": "a@example.com", "event_id": "auth-event-1"}
+        event_dispatcher(logger_config)("auth", "user_authenticated", event)
 
-    assert storage.insert.call_count == 2
-    storage.insert.assert_called_with("authentication", "a@example.com logged in")
+    assert storage.insert.call_count == 2  # the same event id both times: stored once
+    storage.insert.assert_called_with(
+        "authentication", "a@example.com logged in", event_id="auth-event-1", request_id=None
+    )

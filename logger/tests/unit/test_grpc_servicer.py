@@ -15,20 +15,45 @@ class Aborted(Exception):
 
 
 class FakeContext:
+    def __init__(self, metadata=()):
+        self.metadata = metadata
+
+    def invocation_metadata(self):
+        return self.metadata
+
     def abort(self, code, details):
         raise Aborted(code, details)
 
 
-def write_log(store, name="event", data="payload"):
-    request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data))
-    return LogService(store).WriteLog(request, FakeContext())
+def write_log(store, name="event", data="payload", level="", metadata=()):
+    request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data, level=level))
+    return LogService(store).WriteLog(request, FakeContext(metadata))
 
 
 def test_write_log_stores_the_entry_and_answers_logged():
     store = Mock()
 
-    assert write_log(store).result == "logged!"
-    store.insert_many.assert_called_once_with([{"name": "event", "data": "payload"}])
+    metadata = (("idempotency-key", "key-1"), ("x-request-id", "req-1"))
+    assert write_log(store, level="ERROR", metadata=metadata).result == "logged!"
+    store.insert_many.assert_called_once_with(
+        [
+            {
+                "name": "event",
+                "data": "payload",
+                "id": "key-1",
+                "level": "ERROR",
+                "request_id": "req-1",
+            }
+        ]
+    )
+
+
+def test_a_caller_without_ids_or_level_gets_fresh_ids_and_info():
+    store = Mock()
+    write_log(store)
+    (entry,) = store.insert_many.call_args.args[0]
+    assert entry["level"] == "INFO"
+    assert len(entry["id"]) == len(entry["request_id"]) == 32
 
 
 def test_write_log_refuses_an_invalid_entry_without_storing_anything():
@@ -39,6 +64,13 @@ def test_write_log_refuses_an_invalid_entry_without_storing_anything():
 
     assert aborted.value.args[0] == grpc.StatusCode.INVALID_ARGUMENT
     store.insert_many.assert_not_called()
+
+
+def test_an_invalid_idempotency_key_is_an_invalid_argument():
+    with pytest.raises(Aborted) as aborted:
+        write_log(Mock(), metadata=(("idempotency-key", "x" * 129),))
+    assert aborted.value.args[0] == grpc.StatusCode.INVALID_ARGUMENT
+    assert aborted.value.args[1].startswith("idempotency-key must be 1 to 128")
 
 
 @pytest.mark.parametrize(

@@ -3,22 +3,26 @@
 import pytest
 from nameko.testing.services import worker_factory
 
+from common.call_context import CallIds
 from common.errors import InvalidInput
 from logger.service import LoggerService
 
 RECORD = {"id": "1", "name": "n", "data": "d", "created_at": "t", "updated_at": "t"}
+CALL = CallIds(request_id="req-1", idempotency_key="key-1")
 
 
 @pytest.fixture
 def service():
-    service = worker_factory(LoggerService)
+    service = worker_factory(LoggerService, call=CALL)
     service.storage.insert.return_value = RECORD
     return service
 
 
 def test_write_log_stores_the_entry(service):
-    assert service.write_log("n", "d") == RECORD
-    service.storage.insert.assert_called_once_with("n", "d")
+    assert service.write_log("n", "d", "e-1", "ERROR") == RECORD
+    service.storage.insert.assert_called_once_with(
+        "n", "d", event_id="e-1", level="ERROR", request_id="req-1"
+    )
 
 
 def test_write_logs_stores_the_batch_at_once(service):
@@ -45,17 +49,42 @@ def test_reads_and_changes_go_to_the_store(service):
     service.storage.drop.assert_called_once_with()
 
 
-def test_a_user_authenticated_event_is_stored_as_authentication(service):
-    service.on_user_authenticated({"email": "admin@example.com"})
+def test_page_passes_the_listing_to_the_store(service):
+    page = {"entries": [RECORD], "next": "c", "prev": None}
+    service.storage.page.return_value = page
 
-    service.storage.insert.assert_called_once_with("authentication", "admin@example.com logged in")
+    assert service.page(level="ERROR", q="x", cursor="c", limit=5) == page
+    service.storage.page.assert_called_once_with(
+        level="ERROR", name=None, since=None, until=None, q="x", cursor="c", limit=5
+    )
+
+
+def test_a_user_authenticated_event_is_stored_as_authentication(service):
+    service.on_user_authenticated({"email": "admin@example.com", "event_id": "auth-1"})
+
+    service.storage.insert.assert_called_once_with(
+        "authentication", "admin@example.com logged in", event_id="auth-1", request_id="req-1"
+    )
 
 
 def test_log_info_stores_the_go_struct_and_answers_like_the_go_server(service):
     answer = service.log_info({"Name": "event", "Data": "payload"})
 
     assert answer == "Processed payload via RPC: event"
-    service.grouped_writes.submit.assert_called_once_with({"name": "event", "data": "payload"})
+    service.grouped_writes.submit.assert_called_once_with(
+        {
+            "name": "event",
+            "data": "payload",
+            "id": "key-1",
+            "level": "INFO",
+            "request_id": "req-1",
+        }
+    )
+
+
+def test_log_info_takes_the_level_the_broker_sends(service):
+    service.log_info({"Name": "event", "Data": "payload", "Level": "WARNING"})
+    assert service.grouped_writes.submit.call_args.args[0]["level"] == "WARNING"
 
 
 @pytest.mark.parametrize(

@@ -33,11 +33,11 @@ def test_insert_returns_the_entry_as_stored(store, database):
     before = datetime.now().astimezone()
     entry = store.insert("event", "something happened")
 
-    document = database.logs.find_one({"_id": ObjectId(entry["id"])})
+    document = database.logs.find_one({"_id": entry["id"]})
     assert document["name"] == "event"
     assert document["data"] == "something happened"
     assert entry == store.get(entry["id"])
-    assert set(entry) == {"id", "name", "data", "created_at", "updated_at"}
+    assert set(entry) == {"id", "name", "data", "level", "request_id", "created_at", "updated_at"}
     assert entry["created_at"] == entry["updated_at"]
     assert abs(parse_time(entry["created_at"]) - before) < timedelta(minutes=1)
 
@@ -93,6 +93,47 @@ def test_insert_many_stores_a_batch(store):
     assert store.insert_many(entries) == 10
     assert sorted(entry["name"] for entry in store.all()) == sorted(e["name"] for e in entries)
     assert store.insert_many([]) == 0
+
+
+def test_an_event_id_is_stored_once_however_often_it_is_written(store, database):
+    first = store.insert("event", "once", event_id="e-1", level="WARNING", request_id="r-1")
+    again = store.insert("event", "once", event_id="e-1", level="WARNING", request_id="r-1")
+    assert store.insert_many([{"name": "event", "data": "once", "id": "e-1"}]) == 1
+
+    assert first["id"] == again["id"] == "e-1"
+    (document,) = list(database.logs.find())
+    assert (document["_id"], document["level"], document["request_id"]) == ("e-1", "WARNING", "r-1")
+    assert store.get("e-1") == first
+
+
+def test_a_batch_stores_what_is_new_and_skips_what_is_stored(store, database):
+    store.insert("event", "earlier", event_id="b")
+    batch = [{"name": "event", "data": f"entry {key}", "id": key} for key in "abcbd"]
+
+    assert store.insert_many(batch) == 5  # every entry of the batch is stored now
+    assert sorted(d["_id"] for d in database.logs.find()) == ["a", "b", "c", "d"]
+    assert database.logs.find_one({"_id": "b"})["data"] == "earlier"
+
+
+def test_entries_without_an_event_id_get_one_each(store, database):
+    store.insert_many([{"name": "event", "data": "same"}] * 3)
+    ids = [document["_id"] for document in database.logs.find()]
+    assert len(set(ids)) == 3 and all(isinstance(i, str) for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"id": "has space"}, "entries[0].id must be 1 to 128 printable ASCII characters"),
+        ({"id": "x" * 129}, "entries[0].id must be 1 to 128 printable ASCII characters"),
+        ({"level": "DEBUG"}, "entries[0].level must be one of 'INFO', 'WARNING' or 'ERROR'"),
+        ({"request_id": "a\nb"}, "entries[0].request_id must be 1 to 128 printable ASCII"),
+    ],
+)
+def test_event_ids_levels_and_request_ids_are_validated(store, event, message):
+    with pytest.raises(InvalidInput) as raised:
+        store.insert_many([{"name": "a", "data": "b", **event}])
+    assert raised.value.message.startswith(message)
 
 
 @pytest.mark.parametrize(

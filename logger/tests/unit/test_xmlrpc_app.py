@@ -13,7 +13,7 @@ class FakeMethod:
         self.result = result
         self.calls = []
 
-    def call(self, params):
+    def call(self, params, context_data=None):
         self.calls.append(params)
         return self.result
 
