@@ -12,6 +12,7 @@ process's idle rate once, and `share()` subtracts it over the row's duration.
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -59,16 +60,17 @@ class CpuMeter:
         self._before: dict[str, float] = {}
         self._started = 0.0
 
-    def measure_idle(self, windows: int = 5) -> None:
-        """Each process's lowest rate over `windows` seconds, one at a time: a burst of leftover
-        work (a queue draining, a collection dropped) in one second is not taken for idling."""
+    def measure_idle(self, windows: int = 5, seconds: float = 2) -> None:
+        """Each process's median rate over `windows` windows: a burst of leftover work (a queue
+        draining) in one window is not taken for idling. psutil counts in 10 ms ticks, so a
+        window shorter than a couple of seconds reads a quiet process as 0."""
         rates: dict[str, list[float]] = {name: [] for name in self.processes}
         for _ in range(windows):
             self.start()
-            time.sleep(1)
+            time.sleep(seconds)
             for name, used in self._used().items():
                 rates[name].append(used / (time.monotonic() - self._started))
-        self.idle = {name: min(values) for name, values in rates.items()}
+        self.idle = {name: statistics.median(values) for name, values in rates.items()}
 
     def start(self) -> None:
         self._before = {name: cpu_seconds(p) for name, p in self.processes.items()}
