@@ -22,8 +22,10 @@ import psycopg2
 import pymongo
 import pytest
 import requests
+from nameko.testing.utils import get_extension
 
 from common.config import service_config
+from common.ops import Operations
 from testing.grpc_server import grpc_server_process
 from testing.inbox import Inbox
 from testing.infrastructure import (
@@ -51,6 +53,8 @@ def config_for(rabbit_config: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     def make(service: str, **overrides: Any) -> dict[str, Any]:
         config = service_config(service)
         config["AMQP_URI"] = rabbit_config["AMQP_URI"]
+        # The ops port (/metrics, /health) on a port the kernel picks, never the fixed default.
+        config["METRICS_ADDRESS"] = "127.0.0.1:0"
         config.update(overrides)
         return config
 
@@ -162,14 +166,27 @@ def running_system(
             MAIL_UI_URL=maildev,
         ),
     }
+    ops_addresses = {}
     for service, config in configs.items():
-        runner_factory(config, service).start()
+        runner = runner_factory(config, service)
+        runner.start()
+        (container,) = runner.containers
+        ops = get_extension(container, Operations)
+        if ops.address is not None:
+            ops_addresses[service.name] = f"127.0.0.1:{ops.port}"
+    ops_addresses["broker"] = broker_url.removeprefix("http://")
+    ops_addresses["gateway_ui"] = f"127.0.0.1:{page_port}"
     return RunningSystem(
+        broker_port=broker_port,
+        page_port=page_port,
+        xmlrpc_port=xmlrpc_port,
+        grpc_target=grpc_logger_process,
         broker_url=broker_url,
         page_url=f"http://127.0.0.1:{page_port}",
         mail_ui_url=maildev,
         mongo_database=mongo_database,
         amqp_uri=configs[BrokerService]["AMQP_URI"],
+        ops_addresses=ops_addresses,
     )
 
 

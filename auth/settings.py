@@ -3,21 +3,33 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Annotated
 
-from common.settings import Count, ServiceSettings
+from pydantic import Field, NonNegativeInt, field_validator
+
+from auth.throttling import Limit
+from common.settings import Count, Seconds
+from common.tokens import TokenSettings
 
 # nameko-sqlalchemy's key in DB_URIS for the service "auth" and the declarative base `Base`.
 DATABASE_KEY = "auth:Base"
 
 
-class AuthSettings(ServiceSettings):
+class AuthSettings(TokenSettings):
     service = "auth"
 
     # Not repr'd, nor shown in errors: database URIs may carry a password.
     db_uris: dict[str, str] = Field(repr=False)
-    # bcrypt checks at once (auth/dependencies.py: Passwords).
+    # bcrypt checks at once (auth/dependencies.py: Passwords), and checks that may wait for one.
     bcrypt_concurrency: Count
+    bcrypt_queue_limit: NonNegativeInt
+    bcrypt_per_client: Count
+    refresh_token_seconds: Annotated[int, Field(ge=60)]
+    # Sign-in throttling (auth/throttling.py): failures allowed per window, window in seconds.
+    login_account_max_failures: Count
+    login_account_window: Seconds
+    login_address_max_failures: Count
+    login_address_window: Seconds
 
     @field_validator("db_uris")
     @classmethod
@@ -29,3 +41,11 @@ class AuthSettings(ServiceSettings):
     @property
     def database_uri(self) -> str:
         return self.db_uris[DATABASE_KEY]
+
+    @property
+    def account_limit(self) -> Limit:
+        return Limit(self.login_account_max_failures, self.login_account_window)
+
+    @property
+    def address_limit(self) -> Limit:
+        return Limit(self.login_address_max_failures, self.login_address_window)

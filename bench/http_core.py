@@ -1,7 +1,7 @@
 """CPU per request of the broker process on the old HTTP server (Nameko's eventlet.wsgi, the
 `main` branch) and on the HTTP core (`common.web`, this tree), side by side in one run.
 
-    python -m bench.http_core [--seconds 10] [--rounds 1] [--ref main]
+    python -m bench.http_core [--seconds 10] [--rounds 1] [--ref main] [--new-env KEY=VALUE ...]
 
 Both brokers run as `nameko run` processes on free ports at once, on a RabbitMQ vhost of their own
 (created and deleted here, so no listener of `make run` sees the events), with the access log off
@@ -73,7 +73,9 @@ def export_tree(ref: str, folder: Path) -> Path:
 
 
 @contextmanager
-def broker(tree: Path, amqp_uri: str, folder: Path, name: str) -> Iterator[tuple[str, int]]:
+def broker(
+    tree: Path, amqp_uri: str, folder: Path, name: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     port = free_port()
     config = load_config(tree / "broker" / "config.yaml")
     config.update(AMQP_URI=amqp_uri, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
@@ -82,7 +84,7 @@ def broker(tree: Path, amqp_uri: str, folder: Path, name: str) -> Iterator[tuple
     process = subprocess.Popen(
         [sys.executable, "-m", "nameko", "run", "--config", str(path), "broker.service"],
         cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore", **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -116,7 +118,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="per row")
     parser.add_argument("--rounds", type=int, default=3, help="times each row is measured")
     parser.add_argument("--ref", default="main", help="git ref with the old server")
+    parser.add_argument(
+        "--new-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment of this tree's broker only (e.g. LOG_FORMAT=json)",
+    )
     args = parser.parse_args()
+    new_env = dict(item.split("=", 1) for item in args.new_env)
 
     header = (
         "| row | c | old req/s | new req/s | old p99 ms | new p99 ms "
@@ -129,7 +139,7 @@ def main() -> None:
         old_tree = export_tree(args.ref, folder)
         with (
             broker(old_tree, amqp_uri, folder, "old") as (old_url, old_pid),
-            broker(ROOT, amqp_uri, folder, "new") as (new_url, new_pid),
+            broker(ROOT, amqp_uri, folder, "new", new_env) as (new_url, new_pid),
         ):
             time.sleep(1)
             print(header, rule, sep="\n", flush=True)

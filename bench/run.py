@@ -15,6 +15,9 @@ side. Quick iteration: `--seconds 5 --concurrency 64 --transports rpc --soak 0 -
     python -m bench.run [--seconds 10] [--concurrency 1,16,64] [--transports rabbit,rpc,grpc]
                         [--soak 60] [--soak-transports rabbit] [--backlog 10000]
                         [--compare REF] [--rounds 1] [--brokers 1] [--shared-infra]
+
+`--cluster` adds bench/cluster.py's section: the RabbitMQ path on one node against a 3-node
+cluster, and the failover time.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import pymongo
 
-from bench import cpu
+from bench import cluster, cpu
 from bench.infra import Infra, infrastructure
 from bench.rows import Row, drain_rate, export_tree, load
 from bench.system import ROOT, RssSampler, System
@@ -84,6 +87,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="with --compare: alternations")
     parser.add_argument("--brokers", type=int, default=1, help="broker processes on one port")
     parser.add_argument("--shared-infra", action="store_true", help="the machine's RabbitMQ/DB")
+    parser.add_argument("--cluster", action="store_true", help="then bench.cluster's section")
     args = parser.parse_args()
 
     title = (
@@ -107,6 +111,8 @@ def main() -> None:
                 lines += run_tree(tree, root, infra, args, mongo)
         mongo.drop_database(DATABASE)
         mongo.close()
+    if args.cluster:
+        lines += ["", *cluster.report(args.seconds)]
     rows = sorted((line for line in lines if line.startswith("| ")), key=Row.sort_key)
     report = "\n".join([title, "", Row.header(), *rows, *(x for x in lines if x not in rows)])
     print("\n" + report)

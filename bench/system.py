@@ -1,13 +1,11 @@
-"""The whole system as `make run` starts it (honcho and the Procfile), for benchmarks, plus a
-sampler of every service process's resident memory."""
+"""The whole system as `make run` starts it (supervisord, scripts/supervise.py), for benchmarks,
+plus a sampler of every service process's resident memory."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,19 +13,21 @@ import psutil
 import requests
 
 from testing.ports import free_port, port_answers, wait_for_port
+from testing.supervised import Supervised, supervised_system
 
 ROOT = Path(__file__).resolve().parent.parent
+# Its own supervisord state, so that a benchmark never touches `make run`'s.
+STATE = ROOT / ".local" / "supervise-bench"
 
 
 class System:
-    """`honcho start` in the background, every service on a free port (so a benchmark never
-    meets `make run` or another benchmark on :8080); `broker_processes` brokers share theirs
-    (SO_REUSEPORT). `url` is the broker's."""
+    """`make run`'s supervisord in the background, every service on a free port (so a benchmark
+    never meets `make run` or another benchmark on :8080); `broker_processes` brokers share
+    theirs (SO_REUSEPORT). `url` is the broker's."""
 
     def __init__(self, env: dict[str, str], broker_processes: int = 1, root: Path = ROOT) -> None:
-        """`root`: the tree whose services run (another git ref's files, exported; the venv is
-        this tree's)."""
-        path = f"{ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+        """`root`: the tree whose services run (another git ref's files, exported; the venv and
+        scripts/supervise.py are this tree's)."""
         self.ports = {
             "broker": free_port(),
             "logger XML-RPC": free_port(),
@@ -36,7 +36,7 @@ class System:
         }
         self.url = f"http://127.0.0.1:{self.ports['broker']}"
         xmlrpc, grpc = self.ports["logger XML-RPC"], self.ports["logger gRPC"]
-        addresses = {
+        self.env = {
             "BROKER_ADDRESS": f"127.0.0.1:{self.ports['broker']}",
             "BROKER_URL": self.url,
             "GATEWAY_UI_ADDRESS": f"127.0.0.1:{self.ports['test page']}",
@@ -44,31 +44,19 @@ class System:
             "LOGGER_XMLRPC_URL": f"http://127.0.0.1:{xmlrpc}/",
             "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{grpc}",
             "LOGGER_GRPC_TARGET": f"127.0.0.1:{grpc}",
+            **env,
+            "BROKER_PROCESSES": str(broker_processes),
+            "SUPERVISE_ROOT": str(root),
+            "PYTHONPATH": str(root),
         }
-        self.env = {**os.environ, "PATH": path, "PYTHONPATH": str(root), **addresses, **env}
-        self.broker_processes = broker_processes
-        self.root = root
-        self.honcho: subprocess.Popen | None = None
+        self.stack = ExitStack()
+        self.supervised: Supervised | None = None
 
     def __enter__(self) -> System:
         for name, port in self.ports.items():
             if port_answers(port):
                 raise SystemExit(f":{port} ({name}) is taken")
-        self.honcho = subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/honcho"),
-                "start",
-                "-f",
-                "Procfile",
-                "-c",
-                f"broker={self.broker_processes}",
-            ],
-            cwd=self.root,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self.supervised = self.stack.enter_context(supervised_system(self.env, STATE))
         try:
             for port in self.ports.values():
                 wait_for_port(port, seconds=60)
@@ -80,25 +68,20 @@ class System:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.honcho is not None:
-            os.killpg(self.honcho.pid, signal.SIGINT)
-            try:
-                self.honcho.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.honcho.pid, signal.SIGKILL)
+        self.stack.close()
 
     def processes(self) -> dict[str, psutil.Process]:
-        """Each service's Python process by a readable name (broker.1, logger_grpc, ...)."""
+        """Each service's process by a readable name (broker.1, logger_grpc, ...)."""
         found: dict[str, psutil.Process] = {}
         counts: dict[str, int] = {}
-        for process in psutil.Process(self.honcho.pid).children(recursive=True):
+        for process in self.supervised.processes():
             cmdline = " ".join(process.cmdline())
-            if "python" not in cmdline or "honcho" in cmdline:
-                continue
             if "grpc_server" in cmdline:
                 name = "logger_grpc"
-            else:
+            elif "--config " in cmdline:
                 name = cmdline.split("--config ", 1)[-1].split("/", 1)[0]
+            else:  # supervisord's log printer
+                continue
             counts[name] = counts.get(name, 0) + 1
             found[f"{name}.{counts[name]}" if name == "broker" else name] = process
         return found

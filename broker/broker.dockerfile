@@ -27,5 +27,5 @@ RUN python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "common.healthcheck", "http:BROKER_ADDRESS/ping", "amqp"]
+    CMD ["python", "-m", "common.healthcheck", "http:BROKER_ADDRESS/health"]
 CMD ["nameko", "run", "--config", "broker/config.yaml", "broker.service"]

@@ -21,8 +21,10 @@ from eventlet import patcher, tpool
 from eventlet.pools import Pool
 from nameko.extensions import DependencyProvider
 
+from broker.grpc_door import DoorTokenClientInterceptor
 from broker.payloads import OutgoingEvent
 from broker.settings import BrokerSettings
+from common.door_token import authorization_value
 from common.errors import (
     DownstreamError,
     DownstreamUnavailable,
@@ -43,11 +45,13 @@ log = logging.getLogger(__name__)
 
 
 class _TimeoutTransport(Transport):
-    """xmlrpc.client's HTTP/1.1 keep-alive transport, with a socket timeout, sending the
-    current call's headers (a transport serves one call at a time: its proxy is pooled)."""
+    """xmlrpc.client's HTTP/1.1 keep-alive transport, with a socket timeout and the door token,
+    sending the current call's headers (a transport serves one call at a time: its proxy is
+    pooled)."""
 
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
+    def __init__(self, timeout: float, door_token: str = "") -> None:
+        headers = [("Authorization", authorization_value(door_token))] if door_token else []
+        super().__init__(headers=headers)
         self.timeout = timeout
         self.call_headers: list[tuple[str, str]] = []
 
@@ -114,11 +118,12 @@ class XmlRpcLogger(DependencyProvider):
         settings = settings_for(self.container, BrokerSettings)
         self.url = settings.logger_xmlrpc_url
         self.timeout = settings.logger_xmlrpc_timeout
+        self.door_token = settings.logger_door_token
         self.transports: list[_TimeoutTransport] = []  # one per proxy the pool made
         self.proxies = Pool(max_size=self.container.max_workers, create=self._new_proxy)
 
     def _new_proxy(self) -> ServerProxy:
-        transport = _TimeoutTransport(self.timeout)
+        transport = _TimeoutTransport(self.timeout, self.door_token)
         self.transports.append(transport)
         return ServerProxy(self.url, transport=transport)
 
@@ -205,7 +210,12 @@ class GrpcLogger(DependencyProvider):
         self.timeout = settings.logger_grpc_timeout
         use_os_locks_in_grpc()
         self.channel = grpc.insecure_channel(settings.logger_grpc_target)
-        self.stub = logs_pb2_grpc.LogServiceStub(self.channel)
+        channel = self.channel
+        if settings.logger_door_token:
+            channel = grpc.intercept_channel(
+                channel, DoorTokenClientInterceptor(settings.logger_door_token)
+            )
+        self.stub = logs_pb2_grpc.LogServiceStub(channel)
 
     def stop(self) -> None:
         self.channel.close()

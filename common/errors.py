@@ -23,6 +23,10 @@ class ServiceError(Exception):
     def message(self) -> str:
         return str(self.args[0])
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer to this error carries besides the envelope."""
+        return {}
+
 
 @deserialize_to_instance
 class InvalidInput(ServiceError):
@@ -34,6 +38,17 @@ class InvalidInput(ServiceError):
 @deserialize_to_instance
 class InvalidCredentials(ServiceError):
     status = 401
+
+
+@deserialize_to_instance
+class Unauthorized(ServiceError):
+    """A protected route without a valid access token: missing, expired, malformed, or signed
+    with another key (RFC 6750: the challenge says which scheme to use)."""
+
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 @deserialize_to_instance
@@ -49,6 +64,38 @@ class NotFound(ServiceError):
 @deserialize_to_instance
 class PayloadTooLarge(ServiceError):
     status = 413
+
+
+@deserialize_to_instance
+class UnsupportedMediaType(ServiceError):
+    status = 415
+
+
+# Auth's answer to a throttled sign-in, also given by the broker from its cache of auth's verdicts.
+SIGN_IN_THROTTLED = "too many sign-in attempts, try again later"
+
+
+@deserialize_to_instance
+class TooManyRequests(ServiceError):
+    """Throttled: try again after `retry_after` seconds (the `Retry-After` header). `scope` says
+    what is throttled ("account" or "address"), for a caller that remembers the verdict."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 1, scope: str = "") -> None:
+        # All in `args`: Nameko rebuilds the exception on the caller's side from them.
+        Exception.__init__(self, message, max(1, int(retry_after)), scope)
+
+    @property
+    def retry_after(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def scope(self) -> str:
+        return str(self.args[2]) if len(self.args) > 2 else ""
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 @deserialize_to_instance

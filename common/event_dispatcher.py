@@ -19,8 +19,8 @@ from typing import Any
 from kombu import Connection
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventDispatcher
-from nameko.utils import sanitize_url
 
+from common.amqp_uri import sanitize_amqp_uri
 from common.errors import ServiceUnavailable
 from common.queue_consumer import AMQP_ERRORS
 from common.rpc import QuickPublisher
@@ -37,7 +37,7 @@ class PatientEventDispatcher(EventDispatcher):
         def retrying(exc: Exception, interval: float) -> None:
             log.warning(
                 "Error connecting to broker at %s (%s).\nRetrying in %s seconds.",
-                sanitize_url(uri),
+                sanitize_amqp_uri(uri),
                 exc,
                 interval,
             )

@@ -7,10 +7,16 @@ reads, so a check follows the service wherever it is configured to listen.
 
 Checks:
   amqp              the process holds an established TCP connection to RabbitMQ (the port of
-                    `AMQP_URI`). Nameko's consumer connects at start and reconnects by itself; no
+                    `AMQP_URI`, or of any node when it lists several, separated by `;`).
+                    Nameko's consumer connects at start and reconnects by itself; no
                     connection means RabbitMQ is down or not reached yet, so: not ready.
   http:VAR/PATH     GET http://127.0.0.1:<port of $VAR>PATH answers 2xx (the HTTP services' /ping).
-  tcp:VAR           127.0.0.1:<port of $VAR> accepts a connection (XML-RPC, gRPC).
+  tcp:VAR           127.0.0.1:<port of $VAR> accepts a connection (XML-RPC).
+
+Readiness: `http:METRICS_ADDRESS/health` (Nameko services) or `http:BROKER_ADDRESS/health` asks
+the service itself, which checks what it needs (common/readiness.py: RabbitMQ, PostgreSQL,
+MongoDB, SMTP) and answers 503 when one fails. The gRPC server's readiness is the standard gRPC
+health check: `python -m logger.grpc_health` (Kubernetes uses its native `grpc` probe).
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ def amqp_port(uri: str) -> int:
     return 5671 if parts.scheme.endswith("amqps") else 5672
 
 
+def amqp_ports(uri: str) -> set[int]:
+    """The AMQP ports of every node `uri` lists (kombu's failover syntax: `url;url;...`)."""
+    return {amqp_port(url.strip()) for url in uri.split(";") if url.strip()}
+
+
 def established_remote_ports(tables: Iterable[Path] = PROC_NET_TCP) -> set[int]:
     """Remote ports of this network namespace's established TCP connections."""
     ports = set()
@@ -68,9 +79,10 @@ def local_target(variable: str) -> tuple[str, int]:
 
 
 def check_amqp() -> None:
-    port = amqp_port(os.environ.get("AMQP_URI", DEFAULT_AMQP_URI))
-    if port not in established_remote_ports():
-        raise Unhealthy(f"no connection to RabbitMQ (port {port})")
+    ports = amqp_ports(os.environ.get("AMQP_URI", DEFAULT_AMQP_URI))
+    if not ports & established_remote_ports():
+        shown = ", ".join(str(port) for port in sorted(ports))
+        raise Unhealthy(f"no connection to RabbitMQ (port {shown})")
 
 
 def check_http(argument: str) -> None:

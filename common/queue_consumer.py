@@ -9,6 +9,8 @@ listener) shares one QueueConsumer per container. Nameko's own already reconnect
   RecoverableConnectionError, OSError), which kills the worker and with it the container: here a
   lost ack is a debug line, because RabbitMQ puts an unacknowledged message back by itself when
   the channel closes;
+- its "Error connecting to broker" warning shows the passwords of the second and later nodes of
+  a node list (`AMQP_URI` with `;`): here every one is masked (common/amqp_uri.py);
 - it declares each queue as the entrypoint made it: here durable queues are quorum queues, and a
   classic queue left by an earlier version is migrated or used as it is (common/queues.py)
   instead of a channel error on every reconnect.
@@ -28,6 +30,8 @@ from kombu.message import Message
 from nameko.messaging import QueueConsumer
 
 from common import queues
+from common.amqp_uri import sanitize_amqp_uri
+from common.readiness import Check
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,11 @@ RECONNECT_MAX_WAIT = 2.0
 
 
 class RobustQueueConsumer(QueueConsumer):
+    _consuming = False  # consumers registered on a live connection (readiness)
+
     @contextmanager
     def establish_connection(self) -> Any:
+        self._consuming = False
         with self.create_connection() as connection:
             connection.ensure_connection(
                 self.on_connection_error,
@@ -55,6 +62,15 @@ class RobustQueueConsumer(QueueConsumer):
                 interval_max=RECONNECT_MAX_WAIT,
             )
             yield connection
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        self._consuming = False
+        log.warning(
+            "Error connecting to broker at %s (%s).\nRetrying in %s seconds.",
+            sanitize_amqp_uri(self.amqp_uri),
+            exc,
+            interval,
+        )
 
     def get_consumers(self, consumer_cls: Callable[..., Any], channel: Any) -> Any:
         """Nameko's, except that each queue is declared through `queues.declare` first."""
@@ -68,6 +84,19 @@ class RobustQueueConsumer(QueueConsumer):
             consumer.qos(prefetch_count=self.prefetch_count)
             self._consumers[provider] = consumer
         return self._consumers.values()
+
+    def on_consume_ready(
+        self, connection: Any, channel: Any, consumers: Any, **kwargs: Any
+    ) -> None:
+        self._consuming = True
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    def readiness(self) -> dict[str, Check]:
+        """RabbitMQ: connected, and consuming every queue of this container's entrypoints."""
+        queues_consumed = sorted(provider.queue.name for provider in self._providers)
+        if not self._consuming or self.should_stop:
+            return {"rabbitmq": Check(False, f"not consuming {', '.join(queues_consumed)}")}
+        return {"rabbitmq": Check(True, f"consuming {', '.join(queues_consumed)}")}
 
     def ack_message(self, message: Message) -> None:
         try:

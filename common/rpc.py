@@ -26,6 +26,7 @@ from nameko.constants import (
     LOGIN_METHOD_CONFIG_KEY,
 )
 
+from common.amqp_uri import failover_policy
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
 from common.queues import as_quorum
 
@@ -42,14 +43,17 @@ SHORT_RETRY_POLICY = {
 
 
 class QuickPublisher(Publisher):
-    """Nameko's Publisher, giving up after about a second when RabbitMQ is unreachable."""
+    """Nameko's Publisher, giving up after about a second when RabbitMQ is unreachable (after
+    trying every node of a node list: common/amqp_uri.py)."""
 
-    retry_policy = SHORT_RETRY_POLICY
+    def __init__(self, amqp_uri: str, *args: Any, **options: Any) -> None:
+        self.retry_policy = failover_policy(amqp_uri, SHORT_RETRY_POLICY)
+        super().__init__(amqp_uri, *args, **options)
 
     @property
     def transport_options(self) -> dict[str, Any]:
         # A fresh dict per publish: Nameko's Publisher writes `confirm_publish` into it.
-        return dict(SHORT_RETRY_POLICY)
+        return dict(self.retry_policy)
 
 
 class QuickResponder(nameko_rpc.Responder):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from time import perf_counter
 from typing import Any
 
 from eventlet import Timeout
@@ -39,8 +40,11 @@ from nameko.rpc import (
     get_rpc_exchange,
 )
 
-from common.errors import DownstreamUnavailable, ServiceUnavailable
+from common.amqp_uri import failover_policy
+from common.errors import DownstreamUnavailable, ServiceError, ServiceUnavailable
+from common.metrics import RPC_CLIENT_DURATION
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
+from common.readiness import Check, run_check
 from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
 from common.settings import Seconds, settings_for, single_setting
 
@@ -74,8 +78,9 @@ class ConsumerCount:
     """How many consumers a queue has, asked of RabbitMQ on one connection of its own."""
 
     def __init__(self, amqp_uri: str) -> None:
+        self._policy = failover_policy(amqp_uri, SHORT_RETRY_POLICY)
         self._connection = Connection(
-            amqp_uri, connect_timeout=1, transport_options=dict(SHORT_RETRY_POLICY)
+            amqp_uri, connect_timeout=1, transport_options=dict(self._policy)
         )
         self._channel: Any = None
         self._lock = Semaphore()
@@ -87,7 +92,9 @@ class ConsumerCount:
             for attempt in (1, 2):  # a connection RabbitMQ dropped is reopened once
                 try:
                     if self._channel is None:
-                        connection = self._connection.ensure_connection(max_retries=1)
+                        connection = self._connection.ensure_connection(
+                            max_retries=self._policy["max_retries"]
+                        )
                         self._channel = connection.channel()
                     return self._channel.queue_declare(queue, passive=True).consumer_count
                 except AMQP_ERRORS as exc:
@@ -97,6 +104,12 @@ class ConsumerCount:
                     self._connection.collect()
                     if attempt == 2:
                         raise ServiceUnavailable("RabbitMQ is unavailable") from None
+                except Timeout:
+                    # The caller's deadline, mid-question: the answer may still come on this
+                    # channel, so it is dropped with its connection (no closing handshake).
+                    self._channel = None
+                    self._connection.collect()
+                    raise
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -116,24 +129,51 @@ class TimeoutMethodProxy(MethodProxy):
         super().__init__(*args, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = perf_counter()
+        outcome = "error"
+        try:
+            result = self._call_with_deadline(*args, **kwargs)
+            outcome = "ok"
+            return result
+        except ServiceUnavailable:
+            outcome = "unavailable"
+            raise
+        except DownstreamUnavailable:
+            outcome = "timeout"
+            raise
+        except ServiceError:
+            outcome = "expected"
+            raise
+        finally:
+            RPC_CLIENT_DURATION.labels(
+                self.container.service_name, f"{self.service_name}.{self.method_name}", outcome
+            ).observe(perf_counter() - started)
+
+    def _call_with_deadline(self, *args: Any, **kwargs: Any) -> Any:
         target = f"{self.service_name}.{self.method_name}"
-        if self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.service_name)) == 0:
-            raise ServiceUnavailable(f"{self.service_name} service is not running")
         correlation_id = str(uuid.uuid4())
+        # The deadline covers the whole call: asking RabbitMQ for consumers and publishing wait
+        # too when a node that lost its quorum neither answers nor confirms.
+        deadline = Timeout(self.timeout)
         try:
-            reply = self._publish(correlation_id, args, kwargs)
-        except UnknownService:
-            raise ServiceUnavailable(f"{self.service_name} service is not running") from None
-        except AMQP_ERRORS:
-            raise ServiceUnavailable("RabbitMQ is unavailable") from None
-        try:
-            with Timeout(self.timeout):
-                return reply.result()
-        except Timeout:
+            if self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.service_name)) == 0:
+                raise ServiceUnavailable(f"{self.service_name} service is not running")
+            try:
+                reply = self._publish(correlation_id, args, kwargs)
+            except UnknownService:
+                raise ServiceUnavailable(f"{self.service_name} service is not running") from None
+            except AMQP_ERRORS:
+                raise ServiceUnavailable("RabbitMQ is unavailable") from None
+            return reply.result()
+        except Timeout as timeout:
+            if timeout is not deadline:
+                raise
             self.reply_listener.forget(correlation_id)
             raise DownstreamUnavailable(
                 f"{target} did not answer within {self.timeout:g} s"
             ) from None
+        finally:
+            deadline.cancel()
 
     def _publish(self, correlation_id: str, args: Any, kwargs: Any) -> RpcReply:
         """Nameko's `MethodProxy._call`, with the correlation id chosen here so that a call that
@@ -187,6 +227,18 @@ class TimeoutRpcProxy(RpcProxy):
         super().setup()
         self.timeout = settings_for(self.container, single_setting(self.timeout_key, Seconds)).value
         self.consumers = ConsumerCount(self.container.config[AMQP_URI_CONFIG_KEY])
+
+    def readiness(self) -> dict[str, Check]:
+        """Whether anyone consumes the target's queue: reported, never required (a caller still
+        serves its other work while one service behind it is down)."""
+
+        def probe() -> str:
+            count = self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.target_service))
+            if count == 0:
+                raise ServiceUnavailable(f"{self.target_service} service is not running")
+            return f"{count} consumer(s)"
+
+        return {f"{self.target_service} service": run_check(probe, required=False)}
 
     def stop(self) -> None:
         self.consumers.close()

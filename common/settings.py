@@ -138,6 +138,8 @@ _PROBLEMS = {
     "string_type": "must be a string",
     "dict_type": "must be a mapping",
     "string_too_short": "must not be empty",
+    "model_type": "must be a mapping",
+    "extra_forbidden": "is not a setting here",
 }
 
 
@@ -162,6 +164,8 @@ def _describe(model: type[ServiceSettings], error: Any) -> str:
         or _bound(error)
         or error["msg"].replace("Input should be", "must be", 1)
     )
+    if not error["loc"]:  # a check across keys (a model validator): its message names them
+        return problem  # and its input is the whole config, secrets included: never shown
     fields = {field.alias: field for field in model.model_fields.values()}
     field = fields.get(error["loc"][0]) if error["loc"] else None
     shown = error["type"] != "missing" and (field is None or field.repr)

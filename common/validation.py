@@ -163,3 +163,9 @@ def _depth(value: Any) -> int:
 class Credentials(Payload):
     email: Text
     password: Text
+
+
+class RefreshRequest(Payload):
+    """`POST /auth/refresh` and `/auth/logout`: a refresh token as auth issued it."""
+
+    refresh_token: Annotated[Text, StringConstraints(min_length=1, max_length=512)]

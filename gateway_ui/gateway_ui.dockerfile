@@ -26,5 +26,5 @@ RUN python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8081
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "common.healthcheck", "http:GATEWAY_UI_ADDRESS/ping"]
+    CMD ["python", "-m", "common.healthcheck", "http:GATEWAY_UI_ADDRESS/health"]
 CMD ["nameko", "run", "--config", "gateway_ui/config.yaml", "gateway_ui.service"]

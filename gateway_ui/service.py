@@ -9,7 +9,9 @@ from __future__ import annotations
 from werkzeug.wrappers import Request, Response
 
 from common.envelope import json_response
+from common.ops import Operations
 from common.settings import Settings
+from common.tracing import CallTracer
 from common.web.entrypoint import http
 from gateway_ui.dependencies import PageFiles
 from gateway_ui.settings import PageSettings
@@ -18,6 +20,8 @@ from gateway_ui.settings import PageSettings
 class GatewayUiService:
     name = "gateway_ui"
 
+    tracer = CallTracer()
+    ops = Operations()
     settings = Settings(PageSettings)
     site = PageFiles()
 
@@ -36,3 +40,11 @@ class GatewayUiService:
     @http("GET", "/ping")
     def ping(self, request: Request) -> Response:
         return json_response(200, "pong")
+
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        return self.ops.health()
+
+    @http("GET", "/metrics")
+    def metrics(self, request: Request) -> Response:
+        return self.ops.metrics()

@@ -7,7 +7,8 @@
 `show` leaves the queue as it was. `replay` republishes each message to `logs_topic` with its
 original routing key, waits for RabbitMQ's publisher confirm, and only then removes it from the
 dead-letter queue: a message that cannot be replayed stays where it is. The RabbitMQ address
-comes from listener/config.yaml (`AMQP_URI`), like the service's.
+comes from listener/config.yaml (`AMQP_URI`), like the service's: on a cluster, every node is
+listed and the tool connects to the first one that answers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kombu import Connection, Producer
 from kombu.message import Message
 
 from common import queues
+from common.amqp_uri import failover_policy
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE
 from listener.deliveries import (
     ATTEMPTS_HEADER,
@@ -35,6 +37,8 @@ from listener.queues import DEAD_LETTER_QUEUE
 from listener.settings import ListenerSettings
 
 BODY_PREVIEW_CHARS = 1000
+# Every node of AMQP_URI is tried (common/amqp_uri.py), a few rounds, before the tool gives up.
+CONNECT_POLICY = {"max_retries": 3, "interval_start": 1, "interval_step": 1, "interval_max": 2}
 
 
 @contextmanager
@@ -42,6 +46,7 @@ def dead_letter_channel() -> Iterator[Any]:
     """A channel in confirm mode. Messages fetched but not acked go back when it closes."""
     uri = ListenerSettings.from_config_file().amqp_uri
     with Connection(uri, transport_options={"confirm_publish": True}) as connection:
+        connection.ensure_connection(**failover_policy(uri, CONNECT_POLICY))
         queues.declare(DEAD_LETTER_QUEUE, connection)
         queues.declare(LISTENER_QUEUE, connection)
         channel = connection.channel()

@@ -9,7 +9,9 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_MET
 from nameko.extensions import DependencyProvider
 
 from common import queues
-from common.rpc import QuickPublisher
+from common.amqp_uri import failover_policy
+from common.metrics import LISTENER_MESSAGES
+from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
 from common.settings import settings_for
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.retries import Redeliverer, RetryPolicy
@@ -43,10 +45,15 @@ class Redelivery(DependencyProvider):
     def publish(self, body: Any, **options: Any) -> None:
         if not self.declared:
             with Connection(self.amqp_uri) as connection:
+                connection.ensure_connection(**failover_policy(self.amqp_uri, SHORT_RETRY_POLICY))
                 for queue in (RETRY_QUEUE, DEAD_LETTER_QUEUE):
                     queues.declare(queue, connection)
             self.declared = True
         self.publisher.publish(body, **options)
+        outcome = (
+            "dead_lettered" if options.get("routing_key") == DEAD_LETTER_QUEUE.name else "retried"
+        )
+        LISTENER_MESSAGES.labels(outcome).inc()
 
     def get_dependency(self, worker_ctx: Any) -> Redeliverer:
         return Redeliverer(self.publish, self.policy)

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from common.errors import ServiceUnavailable
 from common.log_topology import LISTENER_QUEUE
+from common.metrics import LISTENER_BATCH_SIZE, LISTENER_MESSAGES
+from common.ops import Operations
 from common.rpc_proxy import TimeoutRpcProxy
 from common.settings import Settings
+from common.tracing import CallTracer
 from listener.consumer import consume_batches
 from listener.deliveries import Delivery
 from listener.dependencies import Redelivery
@@ -30,12 +33,15 @@ from listener.settings import ListenerSettings
 class ListenerService:
     name = "listener"
 
+    tracer = CallTracer()
+    ops = Operations()
     settings = Settings(ListenerSettings)
     logger_rpc = TimeoutRpcProxy("logger", timeout_key="LOGGER_RPC_TIMEOUT")
     redelivery = Redelivery()
 
     @consume_batches(LISTENER_QUEUE, expected_exceptions=ServiceUnavailable)
     def handle_logs(self, deliveries: list[Delivery]) -> None:
+        LISTENER_BATCH_SIZE.observe(len(deliveries))
         batch = parse_batch(deliveries)
         for delivery, reason in batch.invalid:
             self.redelivery.dead_letter(delivery, reason)
@@ -49,3 +55,5 @@ class ListenerService:
             reason = failure_reason(exc)
             for delivery, _ in batch.valid:
                 self.redelivery.retry(delivery, reason)
+        else:
+            LISTENER_MESSAGES.labels("stored").inc(len(batch.valid))

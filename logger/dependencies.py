@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pymongo
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
+from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
 from logger.group_commit import GroupCommit, entry_writer
+from logger.metered_store import MeteredLogStore
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 
@@ -28,7 +31,7 @@ class LogStorage(DependencyProvider):
     def setup(self) -> None:
         settings = settings_for(self.container, LoggerSettings)
         self.client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
-        self.store = LogStore(
+        self.store = MeteredLogStore(
             self.client[settings.mongo_database],
             sorts_all_matches=settings.mongo_sorts_all_matches,
         )
@@ -43,6 +46,15 @@ class LogStorage(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> LogStore:
         return self.store
+
+    def readiness(self) -> dict[str, Check]:
+        def probe() -> str:
+            assert self.client is not None, "stopped"
+            with pymongo.timeout(CHECK_TIMEOUT):
+                self.client.admin.command("ping")
+            return "ping answered"
+
+        return {"mongodb": run_check(probe)}
 
 
 class GroupedLogWrites(DependencyProvider):

@@ -27,6 +27,9 @@ from common.ids import IDEMPOTENCY_KEY_METADATA, REQUEST_ID_METADATA, event_id, 
 from common.logs import configure
 from common.validation import LogEvent, validate
 from logger.group_commit import entry_writer
+from logger.grpc_door import DoorTokenInterceptor
+from logger.grpc_health import serve_health, serve_metrics
+from logger.metered_store import MeteredLogStore
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
 from protos import logs_pb2, logs_pb2_grpc
@@ -85,7 +88,8 @@ def build_server(settings: LoggerSettings, store: LogStore) -> grpc.Server:
     executor = ThreadPoolExecutor(
         max_workers=settings.logger_grpc_workers, thread_name_prefix="grpc"
     )
-    server = grpc.server(executor)
+    interceptors = [DoorTokenInterceptor(settings.logger_door_token)]
+    server = grpc.server(executor, interceptors=interceptors)
     service = LogService(store)
     write_log = grpc.unary_unary_rpc_method_handler(
         service.write_log_bytes,
@@ -111,12 +115,15 @@ def main() -> None:
     configure(config)
     settings = LoggerSettings.from_config(config)
     client = mongo_client(settings.mongo_uri, settings.mongo_timeout_ms)
-    server = build_server(settings, LogStore(client[settings.mongo_database]))
+    server = build_server(settings, MeteredLogStore(client[settings.mongo_database]))
+    watch = serve_health(server, client, SERVICE, settings.logger_grpc_health_interval)
+    serve_metrics(settings.grpc_metrics_address)
     server.start()
     log.info("gRPC LogService listening on %s", settings.logger_grpc_address)
 
     signum = signal.sigwait(stop_signals)
     log.info("%s: stopping (calls in progress may finish)", signal.strsignal(signum))
+    watch.stop()
     server.stop(SHUTDOWN_GRACE_SECONDS).wait()
     client.close()
     log.info("gRPC LogService stopped")

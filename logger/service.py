@@ -13,8 +13,10 @@ from typing import Any
 from common.call_context import CallContext
 from common.errors import ServiceError
 from common.ids import new_id
+from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
+from common.tracing import CallTracer
 from common.validation import LogEvent, validate
 from logger.dependencies import GroupedLogWrites, LogStorage
 from logger.event_handlers import event_handler
@@ -27,6 +29,8 @@ from logger.xmlrpc import xmlrpc
 class LoggerService:
     name = "logger"
 
+    tracer = CallTracer()
+    ops = Operations()
     settings = Settings(LoggerSettings)
     storage = LogStorage()
     grouped_writes = GroupedLogWrites()
@@ -70,14 +74,6 @@ class LoggerService:
     @rpc(expected_exceptions=ServiceError)
     def get(self, entry_id: str) -> LogRecord:
         return self.storage.get(entry_id)
-
-    @rpc(expected_exceptions=ServiceError)
-    def update(self, entry_id: str, name: str, data: str) -> LogRecord:
-        return self.storage.update(entry_id, name, data)
-
-    @rpc(expected_exceptions=ServiceError)
-    def drop(self) -> None:
-        self.storage.drop()
 
     @event_handler("auth", "user_authenticated", expected_exceptions=ServiceError)
     def on_user_authenticated(self, event: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from common.settings import Count, HostAndPort, ServiceSettings
+from common.settings import Count, HostAndPort, Seconds, ServiceSettings
 
 
 class LoggerSettings(ServiceSettings):
@@ -22,3 +22,9 @@ class LoggerSettings(ServiceSettings):
     logger_xmlrpc_address: HostAndPort
     logger_grpc_address: HostAndPort
     logger_grpc_workers: Count
+    # What XML-RPC and gRPC callers must present; "" leaves them open (common/door_token.py).
+    logger_door_token: str = Field(repr=False)
+    # Seconds between the gRPC server's MongoDB pings (its grpc.health.v1 status).
+    logger_grpc_health_interval: Seconds
+    # host:port of the gRPC server's /metrics; empty: none.
+    grpc_metrics_address: str

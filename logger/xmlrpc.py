@@ -29,10 +29,13 @@ from nameko.exceptions import ContainerBeingKilled, IncorrectSignature
 from nameko.extensions import Entrypoint
 from werkzeug.wrappers import Request, Response
 
+from common.door_token import REFUSED, presented_ok
 from common.envelope import error_response
 from common.errors import ServiceError
 from common.ids import IDEMPOTENCY_KEY_CONTEXT_KEY, IDEMPOTENCY_KEY_HEADER, event_id
+from common.settings import settings_for
 from common.web.server import HttpServer
+from logger.settings import LoggerSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,10 @@ class XmlRpcServer(HttpServer):
 
     address_key = "LOGGER_XMLRPC_ADDRESS"
     limits_key = "LOGGER_XMLRPC_LIMITS"
+
+    def setup(self) -> None:
+        super().setup()
+        self.door_token = settings_for(self.container, LoggerSettings).logger_door_token
 
     def get_app(self) -> XmlRpcApp:
         methods = {provider.xmlrpc_name: provider for provider in self._providers}
@@ -60,6 +67,13 @@ class XmlRpcServer(HttpServer):
             except ServiceError as exc:
                 raise Fault(exc.status, exc.message) from None
         return context
+
+    def respond(self, request: Request) -> Response:
+        """A caller without the door token gets fault 401 before its call is parsed."""
+        if not presented_ok(self.door_token, request.headers.get("Authorization")):
+            fault = dumps(Fault(401, REFUSED), methodresponse=True)
+            return Response(fault, content_type=XML_MIMETYPE)
+        return super().respond(request)
 
     def server_error(self, status: int, message: str, request: Request | None) -> Response:
         if status == 413:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from common import request_ids
 from mailer.dependencies import SmtpClient
 from mailer.mail import compose, validate_mail
 
@@ -19,7 +20,7 @@ def deliver(raw_mail: Any, smtp: SmtpClient) -> dict[str, str]:
     `DownstreamUnavailable` when the server refused or could not be reached.
     """
     mail = validate_mail(raw_mail)
-    message = compose(mail, smtp.default_sender)
+    message = compose(mail, smtp.default_sender, request_ids.current_request_id())
     smtp.send(message)
     receipt = {"to": mail.to.addr_spec, "message_id": message["Message-ID"]}
     log.info("mail %s sent to %s", receipt["message_id"], receipt["to"])

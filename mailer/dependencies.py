@@ -27,6 +27,8 @@ import eventlet
 from nameko.extensions import DependencyProvider
 
 from common.errors import DownstreamError, DownstreamUnavailable, ServiceError
+from common.metrics import MAILS
+from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
 from mailer.settings import SmtpSettings
 
@@ -45,11 +47,13 @@ class SmtpClient:
         try:
             self._send(message)
         except Exception as exc:
+            MAILS.labels("failed").inc()
             error = translate(exc, self.settings.timeout)
             if error is None:
                 raise
             log.warning("mail %s not sent: %s (%r)", message["Message-ID"], error.message, exc)
             raise error from None
+        MAILS.labels("sent").inc()
 
     def _send(self, message: EmailMessage) -> None:
         # Two deadlines, as in go-simple-mail: one to connect (TCP, greeting, STARTTLS, login),
@@ -133,3 +137,19 @@ class Smtp(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> SmtpClient:
         return SmtpClient(self.settings)
+
+    def readiness(self) -> dict[str, Check]:
+        """The mail server greets, takes a login if configured, and answers NOOP."""
+
+        def probe() -> str:
+            with eventlet.Timeout(CHECK_TIMEOUT, TimeoutError("no answer in time")):
+                connection = SmtpClient(self.settings)._open()
+                try:
+                    code, _ = connection.noop()
+                finally:
+                    connection.close()
+            if code != 250:
+                raise ConnectionError(f"NOOP answered {code}")
+            return f"{self.settings.host}:{self.settings.port} answered NOOP"
+
+        return {"smtp": run_check(probe)}

@@ -96,8 +96,12 @@ def validate_mail(raw: Any) -> MailRequest:
     return mail
 
 
-def compose(mail: MailRequest, default_sender: Address) -> EmailMessage:
-    """multipart/alternative, plain part first: clients show the LAST part they can display."""
+def compose(
+    mail: MailRequest, default_sender: Address, request_id: str | None = None
+) -> EmailMessage:
+    """multipart/alternative, plain part first: clients show the LAST part they can display.
+    `request_id` (common/request_ids.py: visible ASCII, at most 128 characters) goes into an
+    `X-Request-ID` header, so a mail can be traced back to the request that sent it."""
     rendered = render(subject=mail.subject, message=mail.message)
     message = EmailMessage()
     message["From"] = mail.sender or default_sender
@@ -106,6 +110,8 @@ def compose(mail: MailRequest, default_sender: Address) -> EmailMessage:
     message["Date"] = datetime.now(UTC)
     # Our own domain, not the caller's: make_msgid() without one would ask DNS for our hostname.
     message["Message-ID"] = make_msgid(domain=default_sender.domain)
+    if request_id:
+        message["X-Request-ID"] = request_id
     # Quoted-printable keeps both parts 7-bit clean (any server relays them) yet readable.
     message.set_content(rendered.plain, charset="utf-8", cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")

@@ -14,7 +14,8 @@ RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir -r /tmp/mailer.txt -c /tmp/constraints.txt
 
 FROM ${PYTHON_IMAGE}
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    METRICS_ADDRESS=0.0.0.0:9104
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /opt/venv /opt/venv
@@ -24,6 +25,8 @@ COPY mailer/ mailer/
 # Compiled now: at run time the code is read-only and owned by root, not by the service's user.
 RUN python -m compileall -q /app
 USER 10001:10001
+# /metrics and /health (readiness: RabbitMQ and what the service needs) on the ops port.
+EXPOSE 9104
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "common.healthcheck", "amqp"]
+    CMD ["python", "-m", "common.healthcheck", "http:METRICS_ADDRESS/health"]
 CMD ["nameko", "run", "--config", "mailer/config.yaml", "mailer.service"]

@@ -18,8 +18,10 @@ from tenacity import RetryCallState, retry, retry_if_exception_type, wait_expone
 
 from common.errors import DownstreamUnavailable, ServiceError
 from common.event_handlers import event_handler
+from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
+from common.tracing import CallTracer
 from mailer.delivery import deliver
 from mailer.dependencies import Smtp
 from mailer.settings import SmtpSettings
@@ -58,6 +60,8 @@ def mail_requested_by(source: str) -> Any:
 class MailerService:
     name = "mailer"
 
+    tracer = CallTracer()
+    ops = Operations()
     settings = Settings(SmtpSettings)
     smtp = Smtp()
 

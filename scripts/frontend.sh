@@ -2,7 +2,7 @@
 # The test page (gateway_ui) alone, in the background: `start` runs it with a pid file and waits
 # until it answers, `stop` stops only the process `start` started, `status` says whether it runs.
 # Settings come from the environment, as in gateway_ui/config.yaml: GATEWAY_UI_ADDRESS
-# (0.0.0.0:8081), BROKER_URL (http://localhost:8080), MAIL_UI_URL (http://localhost:8025).
+# (127.0.0.1:8081), BROKER_URL (http://localhost:8080), MAIL_UI_URL (http://localhost:8025).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ ROOT=$PWD
 STATE="$ROOT/.local"            # git-ignored: pid files and logs
 PID_FILE="$STATE/pids/frontend.pid"
 LOG_FILE="$STATE/logs/frontend.log"
-ADDRESS=${GATEWAY_UI_ADDRESS:-0.0.0.0:8081}
+ADDRESS=${GATEWAY_UI_ADDRESS:-127.0.0.1:8081}
 PORT=${ADDRESS##*:}
 mkdir -p "$STATE/pids" "$STATE/logs"
 

@@ -3,14 +3,23 @@
 # PostgreSQL, a MongoDB-protocol server (SecantusDB) and the SMTP catcher (maildev) answer on their
 # ports, starting the ones that are installed but stopped; `down` stops only what `up` started;
 # `status` shows each port. Idempotent: running `up` twice starts nothing the second time.
+#
+# On a bare Debian machine (Python and make only), what is missing comes from apt: `packages`
+# (run by `make venv` before it needs Python's venv or npm, and by `up`) installs RabbitMQ,
+# PostgreSQL, Node.js/npm and Python's venv module when they are missing, as root; as anyone else
+# it prints the one `sudo apt-get install` line and stops. `need COMMAND=PACKAGE...` does the
+# same for one tool (chromium, wrk). Nothing needs systemd: RabbitMQ starts with
+# `rabbitmq-server -detached`, PostgreSQL with `pg_ctlcluster`. `plan` prints what `up` would do
+# (install, start, enable) and does nothing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STATE="$ROOT/.local"            # git-ignored: data, logs, pid files and "we started it" markers
-mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/mongo" "$STATE/mail"
 VENV_BIN="$ROOT/.venv/bin"
 NODE_BIN="$ROOT/dev/node_modules/.bin"
+PYTHON=${PYTHON:-python3.11}    # the Makefile's
+DRY_RUN=0
 
 RABBIT_PORT=${RABBIT_PORT:-5672}
 RABBIT_API_PORT=${RABBIT_API_PORT:-15672}
@@ -20,12 +29,23 @@ SMTP_PORT=${SMTP_PORT:-1025}
 MAIL_UI_PORT=${MAIL_UI_PORT:-8025}
 
 say() { printf '[infra] %s\n' "$*"; }
+
+act() {  # act WHAT COMMAND...: say WHAT and run COMMAND; with `plan`, only say "would WHAT"
+    local what=$1; shift
+    if ((DRY_RUN)); then
+        say "would $what"
+    else
+        say "$what"
+        "$@"
+    fi
+}
 # shellcheck source=scripts/processes.sh
 source scripts/processes.sh
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_port() {  # wait_port NAME PORT SECONDS
+    ((DRY_RUN)) && ! port_open "$2" && return  # `plan` started nothing to wait for
     local name=$1 port=$2 deadline=$((SECONDS + $3))
     until port_open "$port"; do
         if ((SECONDS >= deadline)); then
@@ -43,23 +63,91 @@ start_background() {  # start_background NAME COMMAND...: a daemon of ours, with
     echo $! >"$STATE/pids/$name.pid"
 }
 
+# What a bare Debian machine lacks: "COMMAND=PACKAGE" pairs, each checked with `command -v`.
+missing_packages() {  # missing_packages PAIR...: the packages of the commands not installed
+    local pair
+    for pair in "$@"; do
+        command -v "${pair%%=*}" >/dev/null || printf '%s\n' "${pair#*=}"
+    done | awk '!seen[$0]++'
+}
+
+base_needs() {  # the pairs `packages` checks: what make venv, make infra and make run use
+    "$PYTHON" -c 'import ensurepip' 2>/dev/null || echo "python-venv-module=${PYTHON##*/}-venv"
+    echo node=nodejs
+    echo npm=npm
+    # Servers already answering on their port (a container, another install) need nothing.
+    port_open "$RABBIT_PORT" || echo rabbitmq-server=rabbitmq-server
+    port_open "$POSTGRES_PORT" || echo pg_ctlcluster=postgresql
+}
+
+install() {  # install PAIR...: apt-get the missing packages as root; otherwise say how, and fail
+    local missing
+    mapfile -t missing < <(missing_packages "$@")
+    ((${#missing[@]})) || return 0
+    if ! command -v apt-get >/dev/null; then
+        say "missing: ${missing[*]}, and this is no Debian machine (no apt-get): install them"
+        return 1
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        say "missing: ${missing[*]}. Install them (as root), then run this again:"
+        printf '    sudo apt-get install -y %s\n' "${missing[*]}"
+        return 1
+    fi
+    act "install ${missing[*]}: apt-get install -y ${missing[*]}" apt_install "${missing[@]}"
+    for package in "${missing[@]}"; do
+        if [ "$package" = postgresql ]; then
+            act "let local TCP connections into the new PostgreSQL without a password (trust in \
+pg_hba.conf), as config.yaml's DATABASE_URI expects" postgres_trust_local
+        fi
+    done
+}
+
+apt_install() {
+    # Another apt-get (or unattended-upgrades) may hold the lock: wait for it rather than fail.
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+        --no-install-recommends "$@"
+}
+
+postgres_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1; }
+
+postgres_trust_local() {
+    # Debian's cluster asks for a password over TCP; config.yaml's DATABASE_URI (postgres@localhost)
+    # and the tests have none. Local development only: never done to a PostgreSQL found installed.
+    local hba rules
+    hba="/etc/postgresql/$(postgres_version)/main/pg_hba.conf"
+    rules=$(printf '%s\n' "# Added by scripts/infra.sh for local development" \
+        "host all all 127.0.0.1/32 trust" "host all all ::1/128 trust"; cat "$hba")
+    printf '%s\n' "$rules" >"$hba"  # the same file: its owner and mode stay
+    if port_open "$POSTGRES_PORT"; then
+        pg_ctlcluster --skip-systemctl-redirect "$(postgres_version)" main reload
+    fi
+}
+
+packages() {
+    local needs
+    mapfile -t needs < <(base_needs)
+    if [ -z "$(missing_packages "${needs[@]}")" ]; then
+        say "Debian packages: nothing missing"
+    else
+        install "${needs[@]}"
+    fi
+}
+
+enable_management() { rabbitmq-plugins enable rabbitmq_management >/dev/null; }
+
 rabbitmq_up() {
     if ! port_open "$RABBIT_PORT"; then
-        if ! command -v rabbitmq-server >/dev/null; then
-            say "RabbitMQ is not installed. Install it: apt-get install -y rabbitmq-server"
-            return 1
-        fi
-        say "starting RabbitMQ"
-        rabbitmq-server -detached
-        touch "$STATE/pids/rabbitmq.started"
+        act "start RabbitMQ: rabbitmq-server -detached" rabbitmq-server -detached
+        ((DRY_RUN)) || touch "$STATE/pids/rabbitmq.started"
         wait_port RabbitMQ "$RABBIT_PORT" 90
     else
         say "RabbitMQ answers on :$RABBIT_PORT"
     fi
     if ! port_open "$RABBIT_API_PORT"; then
         # Nameko's test fixtures create a vhost per test through the management API.
-        say "enabling the RabbitMQ management plugin"
-        rabbitmq-plugins enable rabbitmq_management >/dev/null
+        act "enable the RabbitMQ management plugin: rabbitmq-plugins enable rabbitmq_management" \
+            enable_management
         wait_port "RabbitMQ management" "$RABBIT_API_PORT" 60
     fi
 }
@@ -69,13 +157,11 @@ postgres_up() {
         say "PostgreSQL answers on :$POSTGRES_PORT"
         return
     fi
-    if ! command -v pg_ctlcluster >/dev/null; then
-        say "PostgreSQL is not installed. Install it: apt-get install -y postgresql"
-        return 1
-    fi
-    say "starting PostgreSQL"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start
-    touch "$STATE/pids/postgres.started"
+    local version
+    version=$(postgres_version)
+    act "start PostgreSQL: pg_ctlcluster --skip-systemctl-redirect ${version:-VERSION} main start" \
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    ((DRY_RUN)) || touch "$STATE/pids/postgres.started"
     wait_port PostgreSQL "$POSTGRES_PORT" 60
 }
 
@@ -87,9 +173,8 @@ ours_up() {
         say "$what answers on :$port"
         return
     fi
-    [ -x "$1" ] || { say "$label missing: run 'make venv'"; return 1; }
-    say "starting $label (log: $STATE/logs/$name.log)"
-    start_background "$name" "$@"
+    [ -x "$1" ] || ((DRY_RUN)) || { say "$label missing: run 'make venv'"; return 1; }
+    act "start $label: ${1##*/} (log: $STATE/logs/$name.log)" start_background "$name" "$@"
     wait_port "$label" "$port" 60
 }
 
@@ -115,7 +200,7 @@ down() {
     stop_pid secantus
     if [ -f "$STATE/pids/postgres.started" ]; then
         say "stopping PostgreSQL"
-        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main stop || true
+        pg_ctlcluster --skip-systemctl-redirect "$(postgres_version)" main stop || true
         rm -f "$STATE/pids/postgres.started"
     fi
     if [ -f "$STATE/pids/rabbitmq.started" ]; then
@@ -135,9 +220,21 @@ status() {
     done
 }
 
+up() {
+    packages
+    ((DRY_RUN)) || mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/mongo" "$STATE/mail"
+    rabbitmq_up
+    postgres_up
+    mongo_up
+    maildev_up
+}
+
 case "${1:-}" in
-    up) rabbitmq_up; postgres_up; mongo_up; maildev_up ;;
+    up) up ;;
+    plan) DRY_RUN=1; up ;;
+    packages) packages ;;
+    need) shift; install "$@" ;;
     down) down ;;
     status) status ;;
-    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    *) echo "usage: $0 up|plan|packages|need COMMAND=PACKAGE...|down|status" >&2; exit 2 ;;
 esac

@@ -1,8 +1,9 @@
 """A plain gRPC client program for the logger's tests: `python -m testing.grpc_client ADDRESS
 [N]`, and `call_from_plain_process`, which runs it.
 
-The program reads a JSON list of calls `{"name", "data", "timeout"?}` on stdin (or `{"raw": HEX}`:
-those bytes as the request, whatever they are), makes them with the stub generated from protos/
+The program reads a JSON list of calls `{"name", "data", "timeout"?, "metadata"?}` on stdin (or
+`{"raw": HEX}`: those bytes as the request, whatever they are; `metadata` is a list of
+[key, value] pairs), makes them with the stub generated from protos/
 (N at a time, over one channel), and writes a JSON list of outcomes
 `{"code": "OK", "result": ...}` or `{"code": "INVALID_ARGUMENT", "details": ...}` on stdout.
 It runs in its own process because the tests' process is eventlet-patched.
@@ -53,7 +54,8 @@ def write_log(channel: grpc.Channel, call: dict[str, Any]) -> dict[str, Any]:
         method = logs_pb2_grpc.LogServiceStub(channel).WriteLog
         request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=call["name"], data=call["data"]))
     try:
-        response = method(request, timeout=call.get("timeout", 5))
+        metadata = [tuple(pair) for pair in call.get("metadata", [])]
+        response = method(request, timeout=call.get("timeout", 5), metadata=metadata or None)
     except grpc.RpcError as exc:
         return {"code": exc.code().name, "details": exc.details()}
     return {"code": "OK", "result": response.result}

@@ -46,6 +46,7 @@ def grpc_server_process(mongo_database: str, **env: str) -> Iterator[GrpcServerP
         "MONGO_URI": MONGO_URI,
         "MONGO_DATABASE": mongo_database,
         "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "GRPC_METRICS_ADDRESS": "",  # none unless a test asks for one (a fixed port otherwise)
         **env,
     }
     with tempfile.TemporaryFile() as log:

@@ -80,6 +80,9 @@ class ServiceProcesses:
             "DATABASE_URI": servers.database_uri,
             "MAIL_HOST": servers.smtp_host,
             "MAIL_PORT": str(servers.smtp_port),
+            # The ops ports (/metrics, /health) where the kernel picks, never the fixed defaults.
+            "METRICS_ADDRESS": "127.0.0.1:0",
+            "GRPC_METRICS_ADDRESS": "",
             **self.env,
         }
 

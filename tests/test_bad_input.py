@@ -17,9 +17,8 @@ import pytest
 import requests
 
 from testing.grpc_client import call_from_plain_process
-from testing.infrastructure import SMTP_HOST, SMTP_PORT
-from testing.ports import free_port
 from testing.raw_http import RawClient
+from testing.running_system import RunningSystem
 
 INTERNALS = ("Traceback", "Error", "Exception", "codec", ".py", "object at", "callback", "errno")
 
@@ -33,35 +32,13 @@ class Doors:
 
 
 @pytest.fixture
-def doors(runner_factory, config_for, users_db_uri, mongo_database, grpc_logger_process) -> Doors:
-    from auth.service import AuthService
-    from broker.service import BrokerService
-    from gateway_ui.service import GatewayUiService
-    from logger.service import LoggerService
-    from mailer.service import MailerService
-
-    broker, xmlrpc_port, page = free_port(), free_port(), free_port()
-    configs = {
-        BrokerService: config_for(
-            "broker",
-            WEB_SERVER_ADDRESS=f"127.0.0.1:{broker}",
-            LOGGER_XMLRPC_URL=f"http://127.0.0.1:{xmlrpc_port}/",
-            LOGGER_GRPC_TARGET=grpc_logger_process,
-        ),
-        AuthService: config_for("auth", DB_URIS={"auth:Base": users_db_uri}),
-        LoggerService: config_for(
-            "logger",
-            MONGO_DATABASE=mongo_database,
-            LOGGER_XMLRPC_ADDRESS=f"127.0.0.1:{xmlrpc_port}",
-        ),
-        MailerService: config_for("mailer", MAIL_HOST=SMTP_HOST, MAIL_PORT=SMTP_PORT),
-        GatewayUiService: config_for(
-            "gateway_ui", WEB_SERVER_ADDRESS=f"127.0.0.1:{page}", BROKER_URL="http://localhost"
-        ),
-    }
-    for service, config in configs.items():
-        runner_factory(config, service).start()
-    return Doors(broker, page, xmlrpc_port, grpc_logger_process)
+def doors(running_system: RunningSystem) -> Doors:
+    return Doors(
+        running_system.broker_port,
+        running_system.page_port,
+        running_system.xmlrpc_port,
+        running_system.grpc_target,
+    )
 
 
 def nested(depth: int) -> str:
@@ -70,7 +47,10 @@ def nested(depth: int) -> str:
 
 def post_json(path: str, body: str | bytes, extra: bytes = b"") -> bytes:
     raw = body.encode() if isinstance(body, str) else body
-    head = b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n%s\r\n"
+    head = (
+        b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n%s\r\n"
+    )
     return head % (path.encode(), len(raw), extra) + raw
 
 

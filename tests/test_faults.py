@@ -19,6 +19,7 @@ import eventlet
 import pymongo
 import pytest
 import requests
+from amqp.exceptions import NotFound
 from kombu import Connection
 
 from common.log_topology import LISTENER_QUEUE
@@ -64,22 +65,28 @@ class Calls:
     def __init__(self, broker_url: str) -> None:
         self.broker_url = broker_url
         self.answers: list[tuple[str, int]] = []
+        self._headers: dict[str, str] = {}  # the last sign-in's token: GET /logs needs one
         self._running = True
         self._thread = eventlet.spawn(self._run)
 
     def _run(self) -> None:
         while self._running:
-            self.answers.append(("auth", self._status("POST", "/handle", SIGN_IN)))
-            self.answers.append(("logs", self._status("GET", "/logs?limit=5", None)))
+            signed_in = self._call("POST", "/handle", SIGN_IN)
+            if signed_in is not None and signed_in.status_code == 202:
+                token = signed_in.json()["data"]["access_token"]
+                self._headers = {"Authorization": f"Bearer {token}"}
+            self.answers.append(("auth", signed_in.status_code if signed_in is not None else 0))
+            listed = self._call("GET", "/logs?limit=5", None)
+            self.answers.append(("logs", listed.status_code if listed is not None else 0))
             eventlet.sleep(1)
 
-    def _status(self, method: str, path: str, body: object) -> int:
+    def _call(self, method: str, path: str, body: object) -> requests.Response | None:
         try:
             return requests.request(
-                method, f"{self.broker_url}{path}", json=body, timeout=10
-            ).status_code
+                method, f"{self.broker_url}{path}", json=body, headers=self._headers, timeout=10
+            )
         except requests.RequestException:
-            return 0
+            return None
 
     def stop(self) -> None:
         self._running = False
@@ -87,18 +94,34 @@ class Calls:
 
 
 def every_route_answers(broker_url: str) -> bool:
+    try:
+        return _every_route_answers(broker_url)
+    except requests.RequestException:  # the broker itself is still starting
+        return False
+
+
+def _every_route_answers(broker_url: str) -> bool:
     for transport in ("rabbit", "rpc", "grpc"):
         body = {"log": {"name": "probe", "data": f"after {transport}"}}
         if requests.post(f"{broker_url}/log-{transport}", json=body, timeout=10).status_code != 202:
             return False
     signed_in = requests.post(f"{broker_url}/handle", json=SIGN_IN, timeout=10)
-    listed = requests.get(f"{broker_url}/logs?limit=5", timeout=10)
-    return signed_in.status_code == 202 and listed.status_code == 200
+    if signed_in.status_code != 202:
+        return False
+    token = signed_in.json()["data"]["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = requests.get(f"{broker_url}/logs?limit=5", headers=headers, timeout=10)
+    return listed.status_code == 200
 
 
 def queue_depth(amqp_uri: str, name: str) -> int:
+    """Messages ready in the queue; 0 when it does not exist (the listener declares its retry
+    and dead-letter queues only when it first needs them)."""
     with Connection(amqp_uri) as connection:
-        return connection.default_channel.queue_declare(name, passive=True).message_count
+        try:
+            return connection.default_channel.queue_declare(name, passive=True).message_count
+        except NotFound:
+            return 0
 
 
 def assert_stored_exactly_once(load: LogLoad, logs: pymongo.collection.Collection) -> None:

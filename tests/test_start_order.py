@@ -60,7 +60,7 @@ class ServiceProcess:
         self.process = subprocess.Popen(
             [str(NAMEKO), "run", "--config", f"{service}/config.yaml", f"{service}.service"],
             cwd=ROOT,
-            env=env,
+            env={**env, "METRICS_ADDRESS": "127.0.0.1:0"},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

@@ -13,7 +13,7 @@ from threading import Thread
 import pytest
 
 from common.config import ROOT
-from common.healthcheck import amqp_port, established_remote_ports
+from common.healthcheck import amqp_port, amqp_ports, established_remote_ports
 from testing.ports import free_port
 
 
@@ -119,6 +119,11 @@ def test_no_check_is_a_usage_error():
 )
 def test_amqp_port_from_uri(uri, port):
     assert amqp_port(uri) == port
+
+
+def test_amqp_ports_of_a_node_list():
+    uri = "amqp://u:secret@rabbit-0:5672//;amqp://u:secret@rabbit-1:5673//; amqps://rabbit-2/"
+    assert amqp_ports(uri) == {5672, 5673, 5671}
 
 
 def test_established_ports_are_read_from_proc_net_tcp(tmp_path: Path):

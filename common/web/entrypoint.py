@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from common.envelope import error_response
 from common.errors import ServiceError
+from common.tracing import CallTracer
 from common.web.errors import status_and_message
 from common.web.server import HttpServer
 
@@ -39,6 +40,7 @@ class HttpEntrypoint(HttpRequestHandler):
         rule = self.get_url_rule()
         Map([rule])  # binding the rule works out its arguments
         self.check_signature((None,), dict.fromkeys(rule.arguments))
+        self._traced = any(isinstance(d, CallTracer) for d in self.container.dependencies)
 
     def handle_request(self, request: Request) -> Response:
         try:
@@ -51,13 +53,18 @@ class HttpEntrypoint(HttpRequestHandler):
                 context_data=context_data,
                 handle_result=partial(self.handle_result, event),
             )
-            return self.response_from_result(event.wait())
         except Exception as exc:
             return self.response_from_exception(exc)
+        try:
+            return self.response_from_result(event.wait())
+        except Exception as exc:
+            # Raised by the worker: the service's tracer logged it already.
+            return self.response_from_exception(exc, logged=self._traced)
 
-    def response_from_exception(self, exc: Exception) -> Response:
-        status, message = status_and_message(exc)
-        return error_response(status, message)
+    def response_from_exception(self, exc: Exception, logged: bool = False) -> Response:
+        status, message = status_and_message(exc, logged)
+        headers = exc.headers() if isinstance(exc, ServiceError) else None
+        return error_response(status, message, headers)
 
 
 http = HttpEntrypoint.decorator

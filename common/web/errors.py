@@ -20,20 +20,25 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal error"
 
 
-def status_and_message(exc: BaseException) -> tuple[int, str]:
+def status_and_message(exc: BaseException, logged: bool = False) -> tuple[int, str]:
+    """The status and message for `exc`. What is not a declared error is logged, unless
+    `logged`: a worker's exception is logged once, by the tracer (common/tracing.py)."""
     if isinstance(exc, ServiceError):
         return exc.status, exc.message
     if isinstance(exc, UnknownService):
         return 503, f"{exc.args[0] if exc.args else 'a'} service is not running"
     if isinstance(exc, AMQP_ERRORS):
         # RabbitMQ went away under a call that does not translate it (it answers again soon).
-        log.warning("RabbitMQ unavailable: %s", exc)
+        if not logged:
+            log.warning("RabbitMQ unavailable: %s", exc)
         return 503, "RabbitMQ is unavailable"
     if isinstance(exc, HTTPException):
         return exc.code or 500, (exc.description or exc.name).rstrip(".")
     if isinstance(exc, RemoteError):
         # An undeclared exception inside another service: its text may hold internals.
-        log.error("downstream service failed: %s", exc)
+        if not logged:
+            log.error("downstream service failed: %s", exc)
         return 502, "a downstream service failed"
-    log.exception("unexpected error", exc_info=exc)
+    if not logged:
+        log.exception("unexpected error", exc_info=exc)
     return 500, INTERNAL_ERROR

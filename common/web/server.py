@@ -65,15 +65,13 @@ class HttpServer(ProviderCollector, SharedExtension):
         self._stop_deadline = 0.0
 
     def setup(self) -> None:
-        self.settings = load_server_settings(
-            self.container.config, self.address_key, self.limits_key, self.container.service_name
-        )
+        self.settings = load_server_settings(self.container, self.address_key, self.limits_key)
         self.limits = self.settings.limits
 
     def start(self) -> None:
         if self._listener is not None:
             return
-        address = self.settings.address
+        address = self.settings.bind_address
         self.app = self.get_app()
         self.base_environ = base_environ(address.address, address.port)
         # eventlet.listen sets SO_REUSEPORT: several processes may serve one port.

@@ -3,34 +3,40 @@
 Each server reads its address from one config key (`WEB_SERVER_ADDRESS`, as Nameko's own server
 did, or e.g. `LOGGER_XMLRPC_ADDRESS`) and its limits from a mapping under another
 (`WEB_SERVER_LIMITS`, `LOGGER_XMLRPC_LIMITS`), UPPER_CASE like every config key. The values are
-written once, in each service's config.yaml; this model holds their types and constraints, and is
-checked once when the server is set up: a bad value stops the service at start with a message
-naming the key, instead of failing requests later.
+written once, in each service's config.yaml; the model holds their types and constraints. It is a
+`ServiceSettings` like every service's (common/settings.py), made for the two keys a server is
+told: validated once per container (`settings_for`), and a bad value stops the service at start
+with `InvalidSetting` naming the key (`broker config: WEB_SERVER_LIMITS.MAX_BODY_BYTES must be an
+integer, got 'abc'`), on which `nameko run` exits non-zero.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from nameko.exceptions import ConfigurationError
 from nameko.web.server import BindAddress, parse_address
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
-    ValidationError,
+    create_model,
 )
+
+from common.settings import HostAndPort, ServiceSettings, settings_for
 
 
 class ServerLimits(BaseModel):
     """Times in seconds, sizes in bytes."""
 
+    # As ServiceSettings: YAML has typed every value; a key of the mapping that the server does not
+    # know is a mistake (a typo) to report.
     model_config = ConfigDict(
-        alias_generator=str.upper, populate_by_name=True, frozen=True, extra="forbid"
+        alias_generator=str.upper, validate_by_name=True, frozen=True, extra="forbid", strict=True
     )
 
     # Open connections at most; past it a new one gets a 503 and is closed.
@@ -56,32 +62,29 @@ class ServerLimits(BaseModel):
     stop_grace: NonNegativeFloat
 
 
-class ServerSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+class ServerSettings(ServiceSettings):
+    """A server's address and limits; `server_settings_model` names their keys."""
 
-    address: BindAddress
+    address: HostAndPort
     limits: ServerLimits
 
+    @property
+    def bind_address(self) -> BindAddress:
+        return parse_address(self.address)
 
-def load_server_settings(
-    config: Mapping[str, Any], address_key: str, limits_key: str, service: str
-) -> ServerSettings:
-    """The server's settings from a container config, or `ConfigurationError` naming the key."""
-    where = f"{service} config"
-    if address_key not in config:
-        raise ConfigurationError(f"{where}: {address_key} is required")
-    address = parse_address(str(config[address_key]))
-    limits = config.get(limits_key)
-    if not isinstance(limits, Mapping):
-        raise ConfigurationError(f"{where}: {limits_key} must be a mapping of the server's limits")
-    try:
-        return ServerSettings(address=address, limits=ServerLimits.model_validate(dict(limits)))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join([limits_key, *map(str, error["loc"])])
-        if error["type"] == "missing":
-            raise ConfigurationError(f"{where}: {key} is required") from None
-        if error["type"] == "extra_forbidden":
-            raise ConfigurationError(f"{where}: {key} is not a setting of the server") from None
-        message = error["msg"].replace("Input should be", "must be")
-        raise ConfigurationError(f"{where}: {key} {message}, got {error['input']!r}") from None
+
+@cache
+def server_settings_model(address_key: str, limits_key: str) -> type[ServerSettings]:
+    """The model of a server whose address is under `address_key` and limits under `limits_key`
+    (one class per pair, so that a container validates it once)."""
+    return create_model(
+        f"{address_key.title().replace('_', '')}Settings",
+        __base__=ServerSettings,
+        address=(HostAndPort, Field(alias=address_key)),
+        limits=(ServerLimits, Field(alias=limits_key)),
+    )
+
+
+def load_server_settings(container: Any, address_key: str, limits_key: str) -> ServerSettings:
+    """The server's settings from its container's config, or `InvalidSetting` naming the key."""
+    return settings_for(container, server_settings_model(address_key, limits_key))

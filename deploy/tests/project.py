@@ -85,12 +85,6 @@ def load_yaml_documents(path: Path) -> list[dict]:
 
 
 @cache
-def procfile() -> dict[str, str]:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
-
-
-@cache
 def imported_modules(package: str) -> frozenset[str]:
     """The top-level modules that `package`'s code (not its tests) imports."""
     found = set()

@@ -19,11 +19,11 @@ from deploy.tests.project import (
     config_default,
     dockerfile,
     needed_packages,
-    procfile,
     requirement_files,
     service_packages,
     service_requirements,
 )
+from testing.supervised import procfile
 
 PINNED_BASE = re.compile(r"python:3\.11\.\d+-slim-[a-z]+")
 BUILD_TOOLS = re.compile(r"apt-get|apk |gcc|build-essential|pip install")
@@ -141,8 +141,12 @@ def test_health_check_runs_valid_checks_on_addresses_the_image_sets(package):
     for check in checks:
         kind, argument = parse(check)
         if kind != "amqp":
+            # The image listens on every interface where the local default is 127.0.0.1 only
+            # (issue 10): same port, host 0.0.0.0.
             variable = argument.split("/", 1)[0]
-            assert image_env(package)[variable] == config_default(package, variable)
+            host, port = image_env(package)[variable].rsplit(":", 1)
+            assert host == "0.0.0.0"
+            assert config_default(package, variable) == f"127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize("package", service_packages())

@@ -138,9 +138,12 @@ def test_project_containers_run_locked_down(where, container):
 )
 def test_probes_check_something_the_container_has(where, container):
     ports = {port["name"] for port in container.get("ports", [])}
+    numbers = {port["containerPort"] for port in container.get("ports", [])}
     for probe in (container["readinessProbe"], container["livenessProbe"]):
         if "httpGet" in probe or "tcpSocket" in probe:
             assert (probe.get("httpGet") or probe["tcpSocket"])["port"] in ports
+        elif "grpc" in probe:  # Kubernetes' native gRPC probe takes a port number only
+            assert probe["grpc"]["port"] in numbers
         elif probe["exec"]["command"][:3] == ["python", "-m", "common.healthcheck"]:
             for check in probe["exec"]["command"][3:]:
                 kind, argument = parse(check)
@@ -170,7 +173,7 @@ def test_secret_references_name_existing_keys():
     secrets = {s["metadata"]["name"]: set(s["stringData"]) for s in of_kind("Secret")}
     for _, container in all_containers(*WORKLOADS, "Job"):
         for variable in container.get("env", []):
-            if "valueFrom" in variable:
+            if "secretKeyRef" in variable.get("valueFrom", {}):
                 reference = variable["valueFrom"]["secretKeyRef"]
                 assert reference["key"] in secrets[reference["name"]]
 
@@ -196,6 +199,54 @@ def test_server_addresses_name_cluster_services():
         if name not in BROWSER_URLS
     ]
     values += list(named("Secret", "nameko-secrets")["stringData"].values())
-    hosts = [urlsplit(value).hostname for value in values if "://" in value and " " not in value]
+    urls = [
+        url for value in values if "://" in value and " " not in value for url in value.split(";")
+    ]
+    hosts = [urlsplit(url).hostname for url in urls]
     hosts.append(named("ConfigMap", "broker-config")["data"]["LOGGER_GRPC_TARGET"].split(":")[0])
-    assert hosts and set(hosts) <= services
+    # A StatefulSet's pod by name: <pod>.<headless service>
+    services_named = [host.split(".")[1] if "." in host else host for host in hosts]
+    assert services_named and set(services_named) <= services
+
+
+def test_services_are_given_every_rabbitmq_node():
+    rabbitmq = named("StatefulSet", "rabbitmq")
+    assert rabbitmq["spec"]["replicas"] == 3
+    headless = named("Service", rabbitmq["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    uri = named("Secret", "nameko-secrets")["stringData"]["AMQP_URI"]
+    hosts = [urlsplit(url).hostname for url in uri.split(";")]
+    service = headless["metadata"]["name"]
+    assert hosts == [f"rabbitmq-{n}.{service}" for n in range(3)]
+
+
+def test_rabbitmq_nodes_discover_each_other_through_the_kubernetes_api():
+    config = named("ConfigMap", "rabbitmq-config")["data"]
+    assert "rabbitmq_peer_discovery_k8s" in config["enabled_plugins"]
+    settings = dict(
+        line.split(" = ", 1) for line in config["cluster.conf"].splitlines() if " = " in line
+    )
+    assert settings["cluster_formation.peer_discovery_backend"] == "rabbit_peer_discovery_k8s"
+    assert settings["cluster_formation.k8s.service_name"] == "rabbitmq-nodes"
+    pod = named("StatefulSet", "rabbitmq")["spec"]["template"]["spec"]
+    (binding,) = of_kind("RoleBinding")
+    assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
+
+
+@pytest.mark.parametrize(("where", "container"), ours(), ids=ids(ours()))
+def test_project_pods_are_scraped_on_a_port_they_serve_metrics_on(where, container):
+    kind, name = where.split("/", 1)
+    if kind != "Deployment":
+        return
+    (deployment,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == name]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    ports = {port["containerPort"] for port in container["ports"]}
+    assert int(annotations["prometheus.io/port"]) in ports
+
+
+def test_the_grpc_server_is_ready_by_the_standard_grpc_health_check():
+    (deployment,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "logger-grpc"]
+    (container,) = containers(deployment)
+    assert container["readinessProbe"]["grpc"] == {"port": 50001}

@@ -59,6 +59,10 @@ def test_seed_user_authenticates_and_the_event_is_dispatched(runner_factory, aut
         "active",
         "created_at",
         "updated_at",
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
     }
 
 

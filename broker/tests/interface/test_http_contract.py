@@ -94,16 +94,29 @@ def test_bad_credentials_401_with_one_message(system, credentials):
 )
 def test_bad_requests(system, data, status, message):
     response = requests.post(
-        system + "/handle", data=data, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        system + "/handle", data=data, headers={"Content-Type": "application/json"}
     )
     assert_envelope(response, status, message, True)
 
 
-def test_body_is_json_whatever_the_content_type(system):
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+def test_a_body_that_is_not_declared_json_is_refused_unread(system, content_type):
+    # A browser sends these cross-origin without a preflight (a "simple request"): refusing them
+    # means only origins CORS allows can make the broker act (issue 10).
+    headers = {"Content-Type": content_type} if content_type else {}
+    body = json.dumps({"action": "log", "log": {"name": "csrf", "data": "d"}})
+    response = requests.post(system + "/handle", data=body, headers=headers)
+    assert_envelope(response, 415, "Content-Type must be application/json", True)
+
+
+def test_json_with_a_charset_parameter_is_json(system):
     response = requests.post(
         system + "/handle",
         data=json.dumps({"action": "auth", "auth": ADMIN}),
-        headers={"Content-Type": "text/plain"},
+        headers={"Content-Type": "application/json; charset=utf-8"},
     )
     assert_envelope(response, 202, "Authenticated!", False)
 

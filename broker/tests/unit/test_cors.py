@@ -3,7 +3,7 @@ import pytest
 from broker.cors import CorsPolicy
 
 POLICY = CorsPolicy.from_setting(
-    "http://localhost:8081, http://localhost:* https://app.example.com"
+    "http://localhost:8081, http://localhost:* https://app.example.com https://*.example.org"
 )
 
 
@@ -15,6 +15,16 @@ POLICY = CorsPolicy.from_setting(
         ("https://app.example.com", True),
         ("https://evil.example.com", False),
         ("http://localhost.evil.com", False),
+        # A `*` is one port or host label, never more (issue 10: a glob matched these).
+        ("http://localhost:8081.evil.com", False),
+        ("http://localhost:8081/evil", False),
+        ("http://localhost:8081@evil.com", False),
+        ("http://localhost", False),
+        ("https://localhost:8081", False),
+        ("https://admin.example.org", True),
+        ("https://evil.com/.example.org", False),
+        ("https://a.b.example.org", False),
+        ("https://evil.com#.example.org", False),
         ("", False),
         (None, False),
     ],

@@ -15,10 +15,13 @@ from common.errors import Forbidden, InvalidInput
 CONFIG = {**service_config("broker"), "LOG_TRANSPORT": "rabbit", "BROKER_MAIL_ENABLED": True}
 
 
-def post(body) -> object:
+def post(body, **environ) -> object:
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    request = EnvironBuilder(method="POST", data=data).get_request()
-    return request
+    environ = {"REMOTE_ADDR": "192.0.2.7", **environ}
+    builder = EnvironBuilder(
+        method="POST", data=data, content_type="application/json", environ_base=environ
+    )
+    return builder.get_request()
 
 
 def envelope(response) -> dict:
@@ -35,7 +38,8 @@ def test_auth_action_calls_auth_and_answers_202_with_the_user():
     broker = make_broker()
     broker.auth_rpc.authenticate.return_value = {"id": 1, "email": "admin@example.com"}
     response = broker.handle(post({"action": "auth", "auth": {"email": "a@b.c", "password": "p"}}))
-    broker.auth_rpc.authenticate.assert_called_once_with("a@b.c", "p")
+    # The client's address is the socket's peer: auth throttles by it.
+    broker.auth_rpc.authenticate.assert_called_once_with("a@b.c", "p", "192.0.2.7")
     assert response.status_code == 202
     assert envelope(response) == {
         "error": False,
@@ -222,3 +226,50 @@ def test_bad_settings_stop_the_service_at_start(config, message):
 
 def test_transport_setting_ignores_case():
     assert BrokerSettings.from_config({**CONFIG, "LOG_TRANSPORT": "GRPC"}).log_transport == "grpc"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "peer", "forwarded", "address"),
+    [
+        ("", "192.0.2.7", "203.0.113.9", "192.0.2.7"),
+        ("192.0.2.7", "192.0.2.7", "203.0.113.9", "203.0.113.9"),
+        ("192.0.2.7", "192.0.2.7", "198.51.100.1, 203.0.113.9", "203.0.113.9"),
+        ("192.0.2.1 192.0.2.2", "192.0.2.7", "203.0.113.9", "192.0.2.7"),
+        ("192.0.2.7", "192.0.2.7", None, "192.0.2.7"),
+    ],
+    ids=["untrusted-peer", "trusted-proxy", "last-entry-is-the-proxy-s", "other-peer", "no-header"],
+)
+def test_the_client_address_is_the_peer_unless_a_trusted_proxy_names_it(
+    trusted, peer, forwarded, address
+):
+    broker = make_broker(TRUSTED_PROXIES=trusted)
+    broker.auth_rpc.authenticate.return_value = {"id": 1}
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    body = {"action": "auth", "auth": {"email": "a@b.c", "password": "p"}}
+    broker.handle(post(body, REMOTE_ADDR=peer, **headers))
+    broker.auth_rpc.authenticate.assert_called_once_with("a@b.c", "p", address)
+
+
+def test_refresh_and_logout_pass_the_refresh_token_to_auth():
+    broker = make_broker()
+    tokens = {"access_token": "a", "token_type": "Bearer", "expires_in": 900, "refresh_token": "r2"}
+    broker.auth_rpc.refresh.return_value = tokens
+
+    refreshed = broker.refresh(post({"refresh_token": "r1"}))
+    signed_out = broker.logout(post({"refresh_token": "r2"}))
+
+    broker.auth_rpc.refresh.assert_called_once_with("r1")
+    broker.auth_rpc.logout.assert_called_once_with("r2")
+    assert (refreshed.status_code, envelope(refreshed)["data"]) == (200, tokens)
+    assert (signed_out.status_code, envelope(signed_out)["message"]) == (200, "Signed out")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [({}, "refresh_token is required"), ({"refresh_token": 7}, "must be a string")],
+)
+def test_refresh_refuses_a_body_without_a_refresh_token(body, message):
+    broker = make_broker()
+    with pytest.raises(InvalidInput, match=message):
+        broker.refresh(post(body))
+    broker.auth_rpc.refresh.assert_not_called()

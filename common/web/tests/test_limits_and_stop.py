@@ -7,8 +7,9 @@ import time
 import eventlet
 import pytest
 import requests
-from nameko.exceptions import ConfigurationError, IncorrectSignature
+from nameko.exceptions import IncorrectSignature
 
+from common.settings import InvalidSetting
 from common.web.entrypoint import http
 from common.web.server import HttpServer
 from common.web.tests.sample_service import LIMITS, Gate, SampleService
@@ -121,28 +122,28 @@ def test_observers_see_every_request_the_refused_ones_too(sample):
         ({"WEB_SERVER_LIMITS": None}, "sample config: WEB_SERVER_LIMITS must be a mapping"),
         (
             {"WEB_SERVER_LIMITS": {**LIMITS, "HEADER_TIMEOUT": "soon"}},
-            "sample config: WEB_SERVER_LIMITS.HEADER_TIMEOUT must be a valid number",
+            "sample config: WEB_SERVER_LIMITS.HEADER_TIMEOUT must be a number, got 'soon'",
         ),
         (
             {"WEB_SERVER_LIMITS": {**LIMITS, "MAX_CONNECTIONS": 0}},
-            "WEB_SERVER_LIMITS.MAX_CONNECTIONS must be greater than 0, got 0",
+            "WEB_SERVER_LIMITS.MAX_CONNECTIONS must be above zero, got 0",
         ),
         (
             {"WEB_SERVER_LIMITS": {k: v for k, v in LIMITS.items() if k != "STOP_GRACE"}},
-            "sample config: WEB_SERVER_LIMITS.STOP_GRACE is required",
+            "sample config: WEB_SERVER_LIMITS.STOP_GRACE is missing",
         ),
         (
             {"WEB_SERVER_LIMITS": {**LIMITS, "HEADER_TIMOUT": 1}},
-            "WEB_SERVER_LIMITS.HEADER_TIMOUT is not a setting of the server",
+            "WEB_SERVER_LIMITS.HEADER_TIMOUT is not a setting here",
         ),
-        ({"WEB_SERVER_ADDRESS": "nowhere"}, "Misconfigured bind address `nowhere`"),
+        ({"WEB_SERVER_ADDRESS": "nowhere"}, "WEB_SERVER_ADDRESS must be host:port, got 'nowhere'"),
     ],
 )
 def test_bad_settings_stop_the_start_naming_the_key(container_factory, config, message):
     base = {"WEB_SERVER_ADDRESS": "127.0.0.1:0", "WEB_SERVER_LIMITS": LIMITS}
     container = container_factory(SampleService, {**base, **config})
 
-    with pytest.raises(ConfigurationError, match=message.replace("`", ".")):
+    with pytest.raises(InvalidSetting, match=message.replace("`", ".")):
         container.start()
 
 

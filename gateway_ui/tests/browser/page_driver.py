@@ -45,6 +45,9 @@ SNAPSHOT_FIELDS = {
     "received_status": "received-status",
     "logs": "logs-body",
     "logs_status": "logs-status",
+    "system_status": "system-status",
+    "system_checks": "system-checks",
+    "system_numbers": "system-numbers",
 }
 
 
@@ -106,6 +109,8 @@ def drive(plan: dict[str, Any]) -> dict[str, Any]:
             page.goto(plan["url"], wait_until="load")
             # The first load of the log list has finished (the status is hidden while empty).
             page.locator(by_test_id("logs-status")).wait_for(state="visible", timeout=timeout_ms)
+            # The System panel's first look at the broker has finished (ready or not).
+            page.locator(by_test_id("system-status")).wait_for(state="visible", timeout=timeout_ms)
             result["initial"] = snapshot(page)
             for step in plan["steps"]:
                 result["steps"][step["name"]] = run_step(page, step, timeout_ms)

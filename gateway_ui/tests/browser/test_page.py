@@ -140,6 +140,11 @@ def test_every_button_gets_its_success_envelope_and_new_logs_are_listed(
     assert result["steps"]["broker"]["sent"] == "(no body)"
     assert result["steps"]["mail"]["sent_request"] == f"POST {broker_url.rstrip('/')}/handle"
     assert result["initial"]["mail_ui_href"] == running_system.mail_ui_url.rstrip("/")
+    # The System panel: the broker's readiness, then its traffic once it has looked twice.
+    assert result["initial"]["system_status"] == "ready"
+    for service in ("auth", "logger", "mailer"):
+        assert f"{service} service: ready (1 consumer(s))" in result["initial"]["system_checks"]
+    assert "requests/s" in result["steps"]["mail"]["system_numbers"]
     assert result["page_errors"] == []
     # Once the list needs a token (issue 10), the first load, before Test Auth, is refused: the
     # page says to sign in, and Chromium logs the 401. Nothing else may be logged.
@@ -178,4 +183,5 @@ def test_an_unreachable_broker_is_shown_plainly(serve_page: Callable[..., str]) 
     assert "network error" in shot["output"]
     assert shot["output_class"] == "failed"
     assert "Could not load the log entries" in result["initial"]["logs_status"]
+    assert result["initial"]["system_status"] == "broker unreachable"
     assert result["page_errors"] == []

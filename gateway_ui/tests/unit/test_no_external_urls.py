@@ -84,7 +84,12 @@ def test_every_page_file_is_scanned() -> None:
 def test_the_page_refers_to_its_own_script_and_stylesheet() -> None:
     found = references((TEMPLATES_DIR / "index.html").read_text(), ".html")
 
-    assert {"/static/app.js", "/static/style.css", "/static/favicon.svg"} <= set(found)
+    assert {
+        "/static/app.js",
+        "/static/status.js",
+        "/static/style.css",
+        "/static/favicon.svg",
+    } <= set(found)
 
 
 def test_the_dashboard_refers_to_its_own_scripts_and_stylesheets() -> None:

@@ -237,3 +237,16 @@ def test_purge_empties_the_dead_letter_queue(start_listener, amqp_uri):
     assert purged.returncode == 0, purged.stderr
     assert "purged 1 message(s)" in purged.stdout
     assert queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 0
+
+
+def test_the_dead_letter_tool_connects_to_the_first_node_of_a_list_that_answers(
+    start_listener, amqp_uri
+):
+    start_listener()
+    publish_log(amqp_uri, b"poison")
+    wait_until(lambda: queue_depth(amqp_uri, DEAD_LETTER_QUEUE) == 1, what="a dead letter")
+    gone = f"amqp://guest:first-secret@127.0.0.1:{free_port()}/"  # nothing listens there
+    shown = dead_letters_cli(f"{gone};{amqp_uri}", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert "1 dead-lettered message(s) shown" in shown.stdout
+    assert "first-secret" not in shown.stdout + shown.stderr

@@ -23,16 +23,6 @@ NAMES = ("broker", "auth", "mailer")
 LEVELS = ("INFO", "INFO", "WARNING", "INFO", "ERROR")
 
 
-@pytest.fixture
-def database(mongo_client, mongo_database):
-    return mongo_client[mongo_database]
-
-
-@pytest.fixture(params=[False, True], ids=["plain-query", "time-windows"])
-def store(request, database):
-    return LogStore(database, sorts_all_matches=request.param)
-
-
 def entry(created_at, number, **fields):
     return {
         "_id": fields.pop("_id", f"{number:04d}-{uuid.uuid4().hex[:8]}"),

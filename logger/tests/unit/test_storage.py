@@ -13,16 +13,6 @@ from logger.storage import MAX_LIMIT, LogStore, mongo_client
 from testing.ports import free_port
 
 
-@pytest.fixture
-def database(mongo_client, mongo_database):
-    return mongo_client[mongo_database]
-
-
-@pytest.fixture(params=[False, True], ids=["plain-query", "time-windows"])
-def store(request, database):
-    return LogStore(database, sorts_all_matches=request.param)
-
-
 def parse_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     assert parsed.utcoffset() == timedelta(0), "timestamps are UTC with an explicit offset"

@@ -182,3 +182,21 @@ def test_a_refusing_server_is_reported_as_a_downstream_error(
         send(mailer_config(), {"to": "jane@example.com", "subject": "x", "message": "x"})
 
     assert caught.value.message == message
+
+
+def test_the_request_id_travels_into_the_mail_and_the_sent_count(
+    start_mailer, mailer_config, inbox, token
+):
+    from prometheus_client import REGISTRY
+
+    start_mailer()
+    sent_before = REGISTRY.get_sample_value("mailer_mails_total", {"outcome": "sent"}) or 0.0
+    request_id = f"mail-{token}"
+
+    with ServiceRpcProxy(
+        "mailer", mailer_config(), timeout=RPC_TIMEOUT, context_data={"request_id": request_id}
+    ) as mailer:
+        mailer.send_mail({"to": "jane@example.com", "subject": token, "message": "Hi"})
+
+    assert inbox.wait_for_one()["headers"]["x-request-id"] == request_id
+    assert REGISTRY.get_sample_value("mailer_mails_total", {"outcome": "sent"}) == sent_before + 1

@@ -181,3 +181,10 @@ def test_non_ascii_subject_and_body_are_utf8_on_a_7bit_clean_wire():
     assert plain.get_content_charset() == html.get_content_charset() == "utf-8"
     assert plain.get_content().splitlines() == ["Ünïcödé 日本"]
     assert "Ünïcödé 日本" in html.get_content()
+
+
+def test_a_request_id_becomes_a_header_and_none_adds_nothing():
+    mail = validate_mail({"to": "jane@example.com", "subject": "Hi", "message": "Hello"})
+
+    assert compose(mail, DEFAULT_SENDER, "req-42")["X-Request-ID"] == "req-42"
+    assert "X-Request-ID" not in compose(mail, DEFAULT_SENDER)
