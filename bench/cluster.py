@@ -39,7 +39,6 @@ from testing.rabbit_nodes import RabbitNode
 
 MONGO_URI = "mongodb://127.0.0.1:27017"
 DATABASE = "logs_bench_cluster"
-BROKER = "http://127.0.0.1:8080"
 CONCURRENCIES = (16, 64)
 FAILOVER_CLIENTS = 16
 
@@ -72,14 +71,14 @@ def _messages(queue: Callable[[str], QueueInfo], name: str) -> int:
 
 
 def throughput(
-    label: str, seconds: int, collection, queue: Callable[[str], QueueInfo]
+    label: str, seconds: int, collection, queue: Callable[[str], QueueInfo], broker: str
 ) -> list[str]:
     rows = []
     for concurrency in CONCURRENCIES:
         name = f"bench-{label.replace(' ', '-')}-c{concurrency}-{uuid.uuid4().hex[:6]}"
         body = f'{{"log": {{"name": "{name}", "data": "{"x" * 100}"}}}}'
         result = run_wrk(
-            f"{BROKER}/log-rabbit",
+            f"{broker}/log-rabbit",
             connections=concurrency,
             seconds=seconds,
             method="POST",
@@ -94,7 +93,7 @@ def throughput(
     return rows
 
 
-def failover(cluster: RabbitCluster, seconds: int, collection) -> list[str]:
+def failover(cluster: RabbitCluster, seconds: int, collection, broker: str) -> list[str]:
     leader = cluster.leader_of(LISTENER_QUEUE_NAME)
     name = f"failover-{uuid.uuid4().hex[:8]}"
     answers: list[tuple[float, str, int]] = []  # (when answered, data, status)
@@ -109,7 +108,7 @@ def failover(cluster: RabbitCluster, seconds: int, collection) -> list[str]:
             sent += 1
             try:
                 status = session.post(
-                    f"{BROKER}/log-rabbit", json={"log": {"name": name, "data": data}}, timeout=30
+                    f"{broker}/log-rabbit", json={"log": {"name": name, "data": data}}, timeout=30
                 ).status_code
             except requests.RequestException:
                 status, session = 0, requests.Session()
@@ -158,11 +157,11 @@ def report(seconds: int = 10, failover_seconds: int = 30) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     try:
-        with RabbitNode.private() as node, System({**env, "AMQP_URI": node.amqp_uri}):
-            lines += throughput("1 node", seconds, collection, node.queue)
-        with RabbitCluster() as cluster, System({**env, "AMQP_URI": cluster.amqp_uri}):
-            lines += throughput("3-node cluster", seconds, collection, cluster.queue)
-            lines += ["", *failover(cluster, failover_seconds, collection)]
+        with RabbitNode.private() as node, System({**env, "AMQP_URI": node.amqp_uri}) as system:
+            lines += throughput("1 node", seconds, collection, node.queue, system.url)
+        with RabbitCluster() as cluster, System({**env, "AMQP_URI": cluster.amqp_uri}) as system:
+            lines += throughput("3-node cluster", seconds, collection, cluster.queue, system.url)
+            lines += ["", *failover(cluster, failover_seconds, collection, system.url)]
             print(lines[-1], flush=True)
     finally:
         mongo.drop_database(DATABASE)

@@ -1,11 +1,20 @@
-"""`make bench`: the whole system on this machine under load, and the figures issue 3 asks for.
+"""`make bench`: the whole system under load, with the CPU each request costs every process.
 
-For each log transport (rabbit, rpc, grpc) at concurrency 1, 16 and 64, wrk POSTs log entries to
-the broker; then the entries actually stored in MongoDB are counted (for rabbit, after the
-listener has drained the queue). Then the listener's drain rate from a backlog, a soak that
-shows whether memory stays flat, and every process's peak RSS.
+For each log transport (rabbit, rpc, grpc) and concurrency, wrk POSTs log entries to the broker;
+then the entries actually stored are counted (for rabbit, after the listener has drained the
+queue), and each process's CPU time over the row (wrk's run plus the drain) is divided by the
+requests completed: CPU ms per request per process, the figure that holds on a shared machine.
+Then the listener's drain rate from a backlog, a sustained row (`--soak` s, steady state), and
+every process's RSS.
 
-    python -m bench.run [--seconds 10] [--brokers 1] [--backlog 10000] [--soak 60] [--cluster]
+RabbitMQ and SecantusDB are private servers started for the run (`bench.infra`), so their CPU is
+the benchmark's alone; `--shared-infra` uses the machine's. `--compare main` runs the same rows
+on the files of another git ref too, alternating systems round by round, and prints them side by
+side. Quick iteration: `--seconds 5 --concurrency 64 --transports rpc --soak 0 --backlog 0`.
+
+    python -m bench.run [--seconds 10] [--concurrency 1,16,64] [--transports rabbit,rpc,grpc]
+                        [--soak 60] [--soak-transports rabbit] [--backlog 10000]
+                        [--compare REF] [--rounds 1] [--brokers 1] [--shared-infra]
 
 `--cluster` adds bench/cluster.py's section: the RabbitMQ path on one node against a 3-node
 cluster, and the failover time.
@@ -14,152 +23,109 @@ cluster, and the failover time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import time
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pymongo
-from kombu import Connection, Producer
-from pymongo import IndexModel
 
-from bench import cluster
-from bench.system import RssSampler, System
-from bench.wrk import WrkResult, run_wrk
-from common.log_topology import LOGS_EXCHANGE, routing_key
-from logger.log_readers import INDEXES
+from bench import cluster, cpu
+from bench.infra import Infra, infrastructure
+from bench.rows import Row, drain_rate, export_tree, load
+from bench.system import ROOT, RssSampler, System
 
 DATABASE = "logs_bench"
-ROUTES = {"rabbit": "/log-rabbit", "rpc": "/log-rpc", "grpc": "/log-grpc"}
-CONCURRENCIES = (1, 16, 64)
-AMQP_URI = os.environ.get("AMQP_URI", "pyamqp://guest:guest@localhost")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def settle(collection, expected: int, seconds: float = 120) -> int:
-    """The number of stored entries once it reaches `expected` or stops growing for 3 s.
-
-    SecantusDB counts by scanning, so every run starts from an empty collection (`fresh`) and
-    polls no more than four times a second: counting must not slow down the storing it measures.
-    """
-    deadline, last, last_change = time.monotonic() + seconds, -1, time.monotonic()
-    while time.monotonic() < deadline:
-        count = collection.estimated_document_count()
-        if count >= expected:
-            return count
-        if count != last:
-            last, last_change = count, time.monotonic()
-        elif time.monotonic() - last_change > 3:
-            return count
-        time.sleep(0.25)
-    return collection.estimated_document_count()
-
-
-def fresh(collection) -> None:
-    """Empty the collection, keeping the logger's indexes (as `LogStore` creates them)."""
-    collection.drop()
-    collection.create_indexes([IndexModel(keys, name=name) for name, keys in INDEXES.items()])
-
-
-def load(transport: str, concurrency: int, seconds: int, collection) -> tuple[WrkResult, int]:
-    """wrk against one route; returns its figures and how many of the entries were stored."""
-    body = json.dumps({"log": {"name": f"bench-{transport}-c{concurrency}", "data": "x" * 100}})
-    fresh(collection)
-    result = run_wrk(
-        f"http://127.0.0.1:8080{ROUTES[transport]}",
-        connections=concurrency,
-        seconds=seconds,
-        method="POST",
-        body=body,
-    )
-    return result, settle(collection, result.ok)
-
-
-def drain_rate(system: System, collection, backlog: int) -> float:
-    """Events/s the listener stores from a backlog it finds waiting in its queue."""
-    listener = system.pid_of("listener")
-    fresh(collection)
-    os.kill(listener, signal.SIGSTOP)  # paused: events pile up in the queue
-    try:
-        with Connection(AMQP_URI, transport_options={"confirm_publish": True}) as connection:
-            producer = Producer(connection.default_channel, exchange=LOGS_EXCHANGE)
-            for number in range(backlog):
-                producer.publish(
-                    {"name": "bench-drain", "data": f"event {number}"},
-                    routing_key=routing_key("INFO"),
-                    delivery_mode=2,
-                )
-    finally:
-        started = time.monotonic()
-        os.kill(listener, signal.SIGCONT)
-    stored = settle(collection, backlog)
-    elapsed = time.monotonic() - started
-    if stored < backlog:
-        raise SystemExit(f"drain: only {stored} of {backlog} events stored")
-    return backlog / elapsed
+def run_tree(tree: str, root: Path, infra: Infra, args: argparse.Namespace, mongo) -> list[str]:
+    """Every row on one system (the files of `root`); returns the lines of its report."""
+    collection = mongo[DATABASE]["logs"]
+    env = {
+        "MONGO_DATABASE": DATABASE,
+        "MONGO_URI": infra.mongo_uri,
+        "AMQP_URI": infra.amqp_uri,
+        "LOG_LEVEL": "WARNING",
+    }
+    lines = []
+    with System(env, broker_processes=args.brokers, root=root) as system:
+        processes = {**system.processes(), **infra.processes}
+        meter = cpu.CpuMeter(processes)
+        meter.measure_idle()
+        idle = ", ".join(f"{name} {rate * 1000:.0f}" for name, rate in sorted(meter.idle.items()))
+        lines.append(f"\n{tree}: idle CPU ms/s (subtracted from every row): {idle}")
+        sampler = RssSampler(system.processes())
+        sampler.start()
+        rows = [(t, c, args.seconds) for t in args.transports for c in args.concurrency]
+        rows += [(t, 64, args.soak) for t in args.soak_transports if args.soak]
+        for transport, concurrency, seconds in rows:
+            row = load(system, tree, transport, concurrency, seconds, collection, meter)
+            lines.append(row.line())
+            print(lines[-1], flush=True)
+        if args.backlog:
+            rate = drain_rate(system, collection, args.backlog, infra.amqp_uri)
+            lines.append(f"\n{tree}: listener drain, {args.backlog} queued events: {rate:.0f}/s")
+            print(lines[-1], flush=True)
+        sampler.stop()
+        lines += ["", f"{tree}: RSS MB (start, peak, last)", ""]
+        for name, trace in sorted(sampler.traces.items()):
+            figures = (trace.first, trace.peak, trace.last)
+            lines.append(f"{name}: " + ", ".join(f"{rss / 2**20:.0f}" for rss in figures))
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="per load run")
-    parser.add_argument("--brokers", type=int, default=1, help="broker processes on :8080")
-    parser.add_argument("--backlog", type=int, default=10_000)
-    parser.add_argument("--soak", type=int, default=60, help="seconds of sustained load")
+    parser.add_argument("--seconds", type=int, default=10, help="per row")
+    parser.add_argument("--concurrency", type=_ints, default=(1, 16, 64))
+    parser.add_argument("--transports", type=_names, default=("rabbit", "rpc", "grpc"))
+    parser.add_argument("--soak", type=int, default=60, help="seconds of the sustained rows")
+    parser.add_argument("--soak-transports", type=_names, default=("rabbit",))
+    parser.add_argument("--backlog", type=int, default=10_000, help="0: no drain row")
+    parser.add_argument("--compare", metavar="REF", help="also run the files of this git ref")
+    parser.add_argument("--rounds", type=int, default=1, help="with --compare: alternations")
+    parser.add_argument("--brokers", type=int, default=1, help="broker processes on one port")
+    parser.add_argument("--shared-infra", action="store_true", help="the machine's RabbitMQ/DB")
     parser.add_argument("--cluster", action="store_true", help="then bench.cluster's section")
     args = parser.parse_args()
 
-    mongo = pymongo.MongoClient("mongodb://127.0.0.1:27017")
-    mongo.drop_database(DATABASE)
-    collection = mongo[DATABASE]["logs"]
-    env = {"MONGO_DATABASE": DATABASE, "LOG_LEVEL": "WARNING"}
-    lines = [
+    title = (
         f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores, "
-        f"{args.brokers} broker process(es), wrk {args.seconds} s per row, all on this machine",
-        "",
-        "| transport | concurrency | req/s | p50 ms | p99 ms | errors | accepted | stored |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    with System(env, broker_processes=args.brokers) as system:
-        sampler = RssSampler(system.processes())
-        sampler.start()
-        for transport in ROUTES:
-            for concurrency in CONCURRENCIES:
-                result, stored = load(transport, concurrency, args.seconds, collection)
-                lines.append(
-                    f"| {transport} | {concurrency} | {result.requests_per_second:.0f} "
-                    f"| {result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} "
-                    f"| {result.ok} | {stored} |"
-                )
-                print(lines[-1], flush=True)
-        rate = drain_rate(system, collection, args.backlog)
-        lines += ["", f"Listener drain: {args.backlog} queued events stored at {rate:.0f} events/s"]
-        print(lines[-1], flush=True)
-
-        sampler.mark("soak start")
-        soak, soak_stored = load("rabbit", 64, args.soak, collection)
-        sampler.mark("soak end")
-        sampler.stop()
-        lines += [
-            f"Soak: rabbit at concurrency 64 for {args.soak} s: {soak.requests_per_second:.0f} "
-            f"req/s, p99 {soak.p99_ms:.1f} ms, {soak.errors} errors, "
-            f"{soak.ok} accepted, {soak_stored} stored",
-            "",
-            "| process | RSS at start MB | peak MB | before soak MB | after soak MB |",
-            "|---|---|---|---|---|",
-        ]
-        for name, trace in sorted(sampler.traces.items()):
-            figures = [trace.first, trace.peak, trace.marks["soak start"], trace.marks["soak end"]]
-            megabytes = " | ".join(f"{rss / 2**20:.0f}" for rss in figures)
-            lines.append(f"| {name} | {megabytes} |")
-    mongo.drop_database(DATABASE)
+        f"load average at start {os.getloadavg()[0]:.1f}, {args.brokers} broker process(es), "
+        f"wrk -t1, {args.seconds} s per row, "
+        f"{'shared' if args.shared_infra else 'private'} RabbitMQ and SecantusDB"
+    )
+    print(title, "", Row.header(), sep="\n", flush=True)
+    lines: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as folder,
+        infrastructure(args.shared_infra) as infra,
+    ):
+        mongo = pymongo.MongoClient(infra.mongo_uri)
+        trees = [("this", ROOT)]
+        if args.compare:
+            trees.insert(0, (args.compare, export_tree(args.compare, Path(folder))))
+        for _ in range(args.rounds if args.compare else 1):
+            for tree, root in trees:
+                lines += run_tree(tree, root, infra, args, mongo)
+        mongo.drop_database(DATABASE)
+        mongo.close()
     if args.cluster:
-        lines += cluster.report(args.seconds)
-    report = "\n".join(lines)
-    print(report)
+        lines += ["", *cluster.report(args.seconds)]
+    rows = sorted((line for line in lines if line.startswith("| ")), key=Row.sort_key)
+    report = "\n".join([title, "", Row.header(), *rows, *(x for x in lines if x not in rows)])
+    print("\n" + report)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report + "\n")
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(","))
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.split(",") if part)
 
 
 if __name__ == "__main__":

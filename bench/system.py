@@ -12,23 +12,38 @@ from pathlib import Path
 import psutil
 import requests
 
-from testing.ports import port_answers, wait_for_port
+from testing.ports import free_port, port_answers, wait_for_port
 from testing.supervised import Supervised, supervised_system
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = {"broker": 8080, "logger XML-RPC": 5001, "logger gRPC": 50001, "test page": 8081}
 # Its own supervisord state, so that a benchmark never touches `make run`'s.
 STATE = ROOT / ".local" / "supervise-bench"
 
 
 class System:
-    """`make run`'s supervisord in the background; `broker_processes` brokers share :8080
-    (SO_REUSEPORT)."""
+    """`make run`'s supervisord in the background, every service on a free port (so a benchmark
+    never meets `make run` or another benchmark on :8080); `broker_processes` brokers share
+    theirs (SO_REUSEPORT). `url` is the broker's."""
 
     def __init__(self, env: dict[str, str], broker_processes: int = 1, root: Path = ROOT) -> None:
         """`root`: the tree whose services run (another git ref's files, exported; the venv and
         scripts/supervise.py are this tree's)."""
+        self.ports = {
+            "broker": free_port(),
+            "logger XML-RPC": free_port(),
+            "logger gRPC": free_port(),
+            "test page": free_port(),
+        }
+        self.url = f"http://127.0.0.1:{self.ports['broker']}"
+        xmlrpc, grpc = self.ports["logger XML-RPC"], self.ports["logger gRPC"]
         self.env = {
+            "BROKER_ADDRESS": f"127.0.0.1:{self.ports['broker']}",
+            "BROKER_URL": self.url,
+            "GATEWAY_UI_ADDRESS": f"127.0.0.1:{self.ports['test page']}",
+            "LOGGER_XMLRPC_ADDRESS": f"127.0.0.1:{xmlrpc}",
+            "LOGGER_XMLRPC_URL": f"http://127.0.0.1:{xmlrpc}/",
+            "LOGGER_GRPC_ADDRESS": f"127.0.0.1:{grpc}",
+            "LOGGER_GRPC_TARGET": f"127.0.0.1:{grpc}",
             **env,
             "BROKER_PROCESSES": str(broker_processes),
             "SUPERVISE_ROOT": str(root),
@@ -38,14 +53,14 @@ class System:
         self.supervised: Supervised | None = None
 
     def __enter__(self) -> System:
-        for name, port in PORTS.items():
+        for name, port in self.ports.items():
             if port_answers(port):
-                raise SystemExit(f":{port} ({name}) is taken: stop `make run` first")
+                raise SystemExit(f":{port} ({name}) is taken")
         self.supervised = self.stack.enter_context(supervised_system(self.env, STATE))
         try:
-            for port in PORTS.values():
+            for port in self.ports.values():
                 wait_for_port(port, seconds=60)
-            requests.get("http://127.0.0.1:8080/ping", timeout=5).raise_for_status()
+            requests.get(f"{self.url}/ping", timeout=5).raise_for_status()
         except BaseException:
             self.__exit__()
             raise

@@ -10,6 +10,7 @@ from pymongo import MongoClient
 
 from common.readiness import CHECK_TIMEOUT, Check, run_check
 from common.settings import settings_for
+from logger.group_commit import GroupCommit, entry_writer
 from logger.metered_store import MeteredLogStore
 from logger.settings import LoggerSettings
 from logger.storage import LogStore, mongo_client
@@ -54,3 +55,24 @@ class LogStorage(DependencyProvider):
             return "ping answered"
 
         return {"mongodb": run_check(probe)}
+
+
+class GroupedLogWrites(DependencyProvider):
+    """Injects a `GroupCommit` over the store of the service's dependency named `storage`:
+    `submit({"name", "data"})` returns once the entry is stored, in one `insert_many` with
+    whatever other workers submitted meanwhile (logger/group_commit.py). For the hot write paths,
+    where many callers each wait for one entry.
+    """
+
+    def __init__(self, storage: str = "storage") -> None:
+        self.storage = storage
+        self.writer: GroupCommit | None = None
+
+    def get_dependency(self, worker_ctx: Any) -> GroupCommit:
+        if self.writer is None:  # at the first worker: every provider is set up by then
+            (storage,) = (d for d in self.container.dependencies if d.attr_name == self.storage)
+            self.writer = entry_writer(storage.get_dependency(worker_ctx))
+        return self.writer
+
+    def stop(self) -> None:
+        self.writer = None  # a restarted container writes through its new store

@@ -5,9 +5,11 @@
 grpc's C core hangs in an eventlet-patched process, so gRPC cannot be served from the Nameko
 service: this process uses plain OS threads and is never imported by it. It reads the logger's
 `config.yaml` through the same `LoggerSettings` (LOGGER_GRPC_*, MONGO_*), logs as every service
-does (`common.logs`) and writes through the same `LogStore`, so entries
-and validation are identical whichever way they came. SIGTERM or SIGINT stops it gracefully:
-no new calls are accepted and calls in progress get a few seconds to finish.
+does (`common.logs`) and writes through the same `LogStore`, so entries and validation are
+identical whichever way they came. Concurrent calls are stored together, one `insert_many` per
+round trip (`logger.group_commit`); each call answers once its own entry is stored. SIGTERM or
+SIGINT stops it gracefully: no new calls are accepted and calls in progress get a few seconds to
+finish.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from common.config import service_config
 from common.errors import DownstreamUnavailable, InvalidInput, ServiceError
 from common.ids import IDEMPOTENCY_KEY_METADATA, REQUEST_ID_METADATA, event_id, request_id
 from common.logs import configure
+from common.validation import LogEvent, validate
+from logger.group_commit import entry_writer
 from logger.grpc_door import DoorTokenInterceptor
 from logger.grpc_health import serve_health, serve_metrics
 from logger.metered_store import MeteredLogStore
@@ -43,7 +47,7 @@ STATUS_FOR_ERROR = {
 
 class LogService(logs_pb2_grpc.LogServiceServicer):
     def __init__(self, store: LogStore) -> None:
-        self._store = store
+        self._writer = entry_writer(store)
 
     def write_log_bytes(self, raw: bytes, context: grpc.ServicerContext) -> logs_pb2.LogResponse:
         """WriteLog from the request's raw bytes: grpc's own deserialisation would answer bytes
@@ -57,16 +61,20 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
     def WriteLog(  # the method name is the RPC's, from the .proto
         self, request: logs_pb2.LogRequest, context: grpc.ServicerContext
     ) -> logs_pb2.LogResponse:
-        entry = request.logEntry
+        log_entry = request.logEntry
         try:
             metadata = dict(context.invocation_metadata())
-            self._store.insert(
-                entry.name,
-                entry.data,
-                event_id=event_id(metadata.get(IDEMPOTENCY_KEY_METADATA), "idempotency-key"),
-                level=entry.level or "INFO",
-                request_id=request_id(metadata.get(REQUEST_ID_METADATA)),
+            entry = validate(
+                LogEvent,
+                {
+                    "name": log_entry.name,
+                    "data": log_entry.data,
+                    "id": event_id(metadata.get(IDEMPOTENCY_KEY_METADATA), "idempotency-key"),
+                    "level": log_entry.level or "INFO",
+                    "request_id": request_id(metadata.get(REQUEST_ID_METADATA)),
+                },
             )
+            self._writer.submit(entry.model_dump())
         except ServiceError as exc:
             context.abort(STATUS_FOR_ERROR.get(type(exc), grpc.StatusCode.INTERNAL), exc.message)
         except Exception:

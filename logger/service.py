@@ -12,11 +12,13 @@ from typing import Any
 
 from common.call_context import CallContext
 from common.errors import ServiceError
+from common.ids import new_id
 from common.ops import Operations
 from common.rpc import rpc
 from common.settings import Settings
 from common.tracing import CallTracer
-from logger.dependencies import LogStorage
+from common.validation import LogEvent, validate
+from logger.dependencies import GroupedLogWrites, LogStorage
 from logger.event_handlers import event_handler
 from logger.payloads import authentication_event, log_info_entry
 from logger.settings import LoggerSettings
@@ -31,6 +33,7 @@ class LoggerService:
     ops = Operations()
     settings = Settings(LoggerSettings)
     storage = LogStorage()
+    grouped_writes = GroupedLogWrites()
     call = CallContext()
 
     @rpc(expected_exceptions=ServiceError)
@@ -82,11 +85,14 @@ class LoggerService:
     @xmlrpc("RPCServer.LogInfo", expected_exceptions=ServiceError)
     def log_info(self, payload: dict[str, Any]) -> str:
         entry = log_info_entry(payload)
-        self.storage.insert(
-            entry.name,
-            entry.data,
-            event_id=self.call.idempotency_key,
-            level=entry.level,
-            request_id=self.call.request_id,
-        )
+        # Its id is fixed before the write, so storing it again (group commit finding which
+        # entry of a failed batch failed) is a duplicate, not a second entry.
+        event = {
+            "name": entry.name,
+            "data": entry.data,
+            "id": self.call.idempotency_key or new_id(),
+            "level": entry.level,
+            "request_id": self.call.request_id,
+        }
+        self.grouped_writes.submit(validate(LogEvent, event).model_dump())
         return f"Processed payload via RPC: {entry.name}"

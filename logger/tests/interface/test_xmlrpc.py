@@ -169,16 +169,15 @@ class SlowStorageLogger:
 @pytest.fixture
 def slow_storage_logger(container_factory, logger_config):
     container = container_factory(LoggerService, logger_config)
-    storage = replace_dependencies(container, "storage")
+    writes = replace_dependencies(container, "grouped_writes")
     logger = SlowStorageLogger(container, eventlet.event.Event(), eventlet.event.Event())
 
-    def insert(name, data, **ids):
-        if name == "slow":
+    def submit(entry):
+        if entry["name"] == "slow":
             logger.started.send()
             logger.release.wait()
-        return {"name": name}
 
-    storage.insert.side_effect = insert
+    writes.submit.side_effect = submit
     container.start()
     return logger
 
@@ -235,8 +234,8 @@ def test_server_side_failures_are_faults_without_internals(
     container_factory, logger_config, address, failure, code, message
 ):
     container = container_factory(LoggerService, logger_config)
-    storage = replace_dependencies(container, "storage")
-    storage.insert.side_effect = failure
+    writes = replace_dependencies(container, "grouped_writes")
+    writes.submit.side_effect = failure
     container.start()
     url = f"http://{address}/"
 

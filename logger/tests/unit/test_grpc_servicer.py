@@ -35,17 +35,35 @@ def test_write_log_stores_the_entry_and_answers_logged():
 
     metadata = (("idempotency-key", "key-1"), ("x-request-id", "req-1"))
     assert write_log(store, level="ERROR", metadata=metadata).result == "logged!"
-    store.insert.assert_called_once_with(
-        "event", "payload", event_id="key-1", level="ERROR", request_id="req-1"
+    store.insert_many.assert_called_once_with(
+        [
+            {
+                "name": "event",
+                "data": "payload",
+                "id": "key-1",
+                "level": "ERROR",
+                "request_id": "req-1",
+            }
+        ]
     )
 
 
 def test_a_caller_without_ids_or_level_gets_fresh_ids_and_info():
     store = Mock()
     write_log(store)
-    kwargs = store.insert.call_args.kwargs
-    assert kwargs["level"] == "INFO"
-    assert len(kwargs["event_id"]) == len(kwargs["request_id"]) == 32
+    (entry,) = store.insert_many.call_args.args[0]
+    assert entry["level"] == "INFO"
+    assert len(entry["id"]) == len(entry["request_id"]) == 32
+
+
+def test_write_log_refuses_an_invalid_entry_without_storing_anything():
+    store = Mock()
+
+    with pytest.raises(Aborted) as aborted:
+        write_log(store, name="")
+
+    assert aborted.value.args[0] == grpc.StatusCode.INVALID_ARGUMENT
+    store.insert_many.assert_not_called()
 
 
 def test_an_invalid_idempotency_key_is_an_invalid_argument():
@@ -75,7 +93,7 @@ def test_an_invalid_idempotency_key_is_an_invalid_argument():
 )
 def test_failures_become_status_codes_without_internals(error, code, details):
     store = Mock()
-    store.insert.side_effect = error
+    store.insert_many.side_effect = error
 
     with pytest.raises(Aborted) as aborted:
         write_log(store)

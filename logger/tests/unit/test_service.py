@@ -72,14 +72,20 @@ def test_log_info_stores_the_go_struct_and_answers_like_the_go_server(service):
     answer = service.log_info({"Name": "event", "Data": "payload"})
 
     assert answer == "Processed payload via RPC: event"
-    service.storage.insert.assert_called_once_with(
-        "event", "payload", event_id="key-1", level="INFO", request_id="req-1"
+    service.grouped_writes.submit.assert_called_once_with(
+        {
+            "name": "event",
+            "data": "payload",
+            "id": "key-1",
+            "level": "INFO",
+            "request_id": "req-1",
+        }
     )
 
 
 def test_log_info_takes_the_level_the_broker_sends(service):
     service.log_info({"Name": "event", "Data": "payload", "Level": "WARNING"})
-    assert service.storage.insert.call_args.kwargs["level"] == "WARNING"
+    assert service.grouped_writes.submit.call_args.args[0]["level"] == "WARNING"
 
 
 @pytest.mark.parametrize(
@@ -95,7 +101,7 @@ def test_log_info_takes_the_level_the_broker_sends(service):
 def test_log_info_refuses_a_bad_struct(service, payload, message):
     with pytest.raises(InvalidInput, match=message):
         service.log_info(payload)
-    service.storage.insert.assert_not_called()
+    service.grouped_writes.submit.assert_not_called()
 
 
 @pytest.mark.parametrize(
