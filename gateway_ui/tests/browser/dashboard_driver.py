@@ -219,6 +219,13 @@ class Driver:
         self.page.wait_for_timeout(step["ms"])
 
     def do_snapshot(self, step: dict[str, Any]) -> None:
+        # Auto-refresh (every 5 s) may have started a load since the step before: read the
+        # view once that load has ended, not halfway through it.
+        self.page.wait_for_function(
+            "() => document.body.dataset.view !== 'logs' ||"
+            " document.querySelector('[data-testid=\"entries\"]').dataset.state !== 'loading'",
+            timeout=self.timeout,
+        )
         self.result["snapshots"][step["name"]] = self.page.evaluate(SNAPSHOT)
 
     def do_screenshot(self, step: dict[str, Any]) -> None:
