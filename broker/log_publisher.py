@@ -47,6 +47,7 @@ from common.amqp_uri import failover_policy
 from common.errors import DownstreamError, ServiceUnavailable
 from common.ids import REQUEST_ID_AMQP_HEADER
 from common.log_topology import LISTENER_QUEUE, LOGS_EXCHANGE, routing_key
+from common.metrics import LOG_PUBLISHES
 from common.settings import settings_for
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,14 @@ class LogEvents:
                 self._publish(event)
         except ChannelError as exc:
             if "NO_ROUTE" in str(exc):
+                LOG_PUBLISHES.labels("unroutable").inc()
                 raise DownstreamError("the log event could not be routed to any queue") from None
+            LOG_PUBLISHES.labels("refused").inc()
             raise ServiceUnavailable("RabbitMQ refused the log event") from None
         except (OperationalError, OSError):
+            LOG_PUBLISHES.labels("unavailable").inc()
             raise ServiceUnavailable("RabbitMQ is unavailable") from None
+        LOG_PUBLISHES.labels("confirmed").inc()
 
     def close(self) -> None:
         self._producers.force_close_all()

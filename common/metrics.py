@@ -107,6 +107,12 @@ MONGO_WRITE_DURATION = Histogram(
     ["operation"],
     buckets=LATENCY_BUCKETS,
 )
+LOG_PUBLISHES = Counter(
+    "broker_log_publishes",
+    "Log events the broker published to logs_topic, by outcome: confirmed by RabbitMQ, "
+    "unroutable (no queue bound), refused (a channel error), unavailable (no node confirmed).",
+    ["outcome"],
+)
 MAILS = Counter("mailer_mails", "Mails handed to the SMTP server, by outcome.", ["outcome"])
 READY = Gauge(
     "service_ready",

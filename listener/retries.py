@@ -19,6 +19,7 @@ from kombu import Queue
 from pydantic import Field
 
 from common.errors import ServiceError
+from common.ids import REQUEST_ID_AMQP_HEADER
 from common.settings import Count, Seconds, ServiceSettings
 from listener.deliveries import (
     ATTEMPTS_HEADER,
@@ -78,8 +79,9 @@ class Redeliverer:
             self.dead_letter(delivery, f"gave up after {attempts} attempts: {reason}")
             return
         log.warning(
-            "retrying message %s in %g s (attempt %d failed: %s)",
+            "retrying message %s of request %s in %g s (attempt %d failed: %s)",
             delivery.message_id,
+            delivery.headers.get(REQUEST_ID_AMQP_HEADER),
             delay,
             attempts,
             reason,
@@ -88,7 +90,12 @@ class Redeliverer:
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
         attempts = failed_attempts(delivery.headers) + 1
-        log.error("dead-lettering message %s: %s", delivery.message_id, reason)
+        log.error(
+            "dead-lettering message %s of request %s: %s",
+            delivery.message_id,
+            delivery.headers.get(REQUEST_ID_AMQP_HEADER),
+            reason,
+        )
         self._republish(
             delivery,
             DEAD_LETTER_QUEUE,

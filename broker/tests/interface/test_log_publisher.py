@@ -12,6 +12,7 @@ from broker.payloads import OutgoingEvent
 from common.config import service_config
 from common.errors import ServiceUnavailable
 from common.log_topology import LISTENER_QUEUE
+from common.metrics import REGISTRY
 from testing.ports import free_port
 
 
@@ -38,11 +39,17 @@ def queued_messages(amqp_uri):
         return messages
 
 
+def published(outcome: str) -> float:
+    return REGISTRY.get_sample_value("broker_log_publishes_total", {"outcome": outcome}) or 0.0
+
+
 def test_events_are_persistent_json_with_an_id(container_factory, config_for, rabbit_config):
     container = container_factory(Publishing, config_for("broker"))
     container.start()
+    confirmed = published("confirmed")
     with entrypoint_hook(container, "publish") as publish:
         message_id = publish("name", "data", "WARNING")
+    assert published("confirmed") == confirmed + 1
 
     [message] = queued_messages(rabbit_config["AMQP_URI"])
     assert json.loads(message.body) == {"name": "name", "data": "data"}
@@ -75,6 +82,8 @@ def test_rabbitmq_unreachable_fails_fast(container_factory):
     container = container_factory(Publishing, config)
     container.start()
     started = time.monotonic()
+    unavailable = published("unavailable")
     with entrypoint_hook(container, "publish") as publish, pytest.raises(ServiceUnavailable):
         publish("n", "d", "INFO")
     assert time.monotonic() - started < 5
+    assert published("unavailable") == unavailable + 1

@@ -140,7 +140,7 @@ def test_a_poison_message_is_dead_lettered_with_the_reason_and_consuming_goes_on
 ):
     start_logger()
     start_listener()
-    publish_log(amqp_uri, b"{not json", level="ERROR")
+    publish_log(amqp_uri, b"{not json", level="ERROR", headers={"x-request-id": "req-poison"})
     publish_log(amqp_uri, {"data": "no name"})
     publish_log(amqp_uri, {"name": "after", "data": "the poison"})
 
@@ -149,6 +149,8 @@ def test_a_poison_message_is_dead_lettered_with_the_reason_and_consuming_goes_on
     dead = {raw_body(message): message.headers for message in peek(amqp_uri, DEAD_LETTER_QUEUE)}
     assert dead[b"{not json"][REASON_HEADER] == "invalid log entry: malformed JSON body"
     assert dead[b"{not json"][ROUTING_KEY_HEADER] == "log.ERROR"
+    # The request that produced it can still be found from the dead letter.
+    assert dead[b"{not json"]["x-request-id"] == "req-poison"
     assert dead[b'{"data": "no name"}'][REASON_HEADER] == "invalid log entry: name is required"
     assert {headers[ATTEMPTS_HEADER] for headers in dead.values()} == {1}
     assert logs.count_documents({}) == 1
