@@ -98,11 +98,12 @@ start: venv
 stop:
 	scripts/frontend.sh stop
 
-## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS; a fault run; log reads at 1M entries
+## bench: the whole system under load with wrk; per-transport throughput and latency, drain rate, RSS; a fault run; sign-ins under a guessing attack; log reads at 1M entries
 bench: infra migrate
 	@scripts/infra.sh need wrk=wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
+	$(BIN)/python -m bench.auth_attack $(AUTH_ATTACK_ARGS)
 	$(BIN)/python -m bench.reads $(READS_ARGS)
 
 ## dlq: show the listener's dead-letter queue (reason, attempts, routing key, body)
