@@ -3,13 +3,13 @@ once (`stop_app`, 10 s, `start_app`) and the listener is killed once (SIGKILL, s
 
     python -m bench.faults [--concurrency 64] [--outage 10]
 
-The system runs as `make run` runs it, one process per service (testing/service_processes.py),
-but on a private RabbitMQ node (testing/rabbit_nodes.py; the machine's own is never touched),
-free ports, a database of its own on the local SecantusDB and PostgreSQL. Every request carries
-unique data, so the entries stored afterwards are counted per request: accepted (202), refused
-(503/504), anything else; stored, lost (accepted but not stored), duplicated (stored twice);
-how long after `start_app` the first event was accepted again, and how long the listener took
-to drain what waited for it.
+The system runs one OS process per service, the commands `make run` supervises
+(testing/service_processes.py), on a private RabbitMQ node (testing/rabbit_nodes.py; the
+machine's own is never touched), free ports, a database of its own on the local SecantusDB and
+PostgreSQL. Every request carries unique data, so the entries stored afterwards are counted per
+request: accepted (202), refused (503/504), anything else; stored, lost (accepted but not
+stored), duplicated (stored twice); how long after `start_app` the first event was accepted
+again, and how long the listener took to drain what waited for it.
 """
 
 from __future__ import annotations
