@@ -32,6 +32,7 @@ from common.config import service_config
 from common.log_topology import LISTENER_QUEUE_NAME
 from listener.service import ListenerService
 from logger.service import LoggerService
+from testing.broker_session import bearer_headers
 from testing.http_load import Answers, post_each
 from testing.ports import free_port
 from testing.rabbit_cluster import RabbitCluster
@@ -69,8 +70,15 @@ def broker_url(rabbit_cluster: RabbitCluster, runner_factory, users_db_uri, mong
     for service, service_configuration in configs.items():
         runner_factory(service_configuration, service).start()
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: requests.get(f"{url}/logs?limit=1", timeout=5).status_code == 200, 30)
+    wait_until(lambda: listing_status(url) == 200, 30)
     return url
+
+
+def listing_status(broker_url: str, headers: dict[str, str] | None = None) -> int:
+    """`GET /logs` as a signed-in client (a sign-in first when no token is given)."""
+    if headers is None:
+        headers = bearer_headers(broker_url)
+    return requests.get(f"{broker_url}/logs?limit=5", headers=headers, timeout=10).status_code
 
 
 def wait_until(condition, seconds: float, interval: float = 0.2) -> float:
@@ -153,7 +161,9 @@ def test_auth_and_log_listings_answer_while_a_node_is_down(
     rabbit_cluster: RabbitCluster, broker_url: str
 ) -> None:
     auth = {"action": "auth", "auth": CREDENTIALS}
-    assert requests.post(f"{broker_url}/handle", json=auth, timeout=10).status_code == 202
+    signed_in = requests.post(f"{broker_url}/handle", json=auth, timeout=10)
+    assert signed_in.status_code == 202
+    token = {"Authorization": f"Bearer {signed_in.json()['data']['access_token']}"}
     node = rabbit_cluster.node(rabbit_cluster.nodes[0].nodename)  # every service's first node
     stop = eventlet.spawn(node.stop)
     eventlet.sleep(0.5)
@@ -162,7 +172,7 @@ def test_auth_and_log_listings_answer_while_a_node_is_down(
     deadline = time.monotonic() + 12
     while time.monotonic() < deadline or not stop.dead:
         auth_status = requests.post(f"{broker_url}/handle", json=auth, timeout=10).status_code
-        logs_status = requests.get(f"{broker_url}/logs?limit=5", timeout=10).status_code
+        logs_status = listing_status(broker_url, token)
         answered += [("auth", auth_status), ("logs", logs_status)]
         eventlet.sleep(0.2)
     stop.wait()
@@ -230,7 +240,8 @@ def test_two_nodes_down_answer_503_or_504_fast_then_everything_recovers(
         f"{broker_url}/handle", json={"action": "auth", "auth": CREDENTIALS}, timeout=10
     )
     assert login.status_code == 202
-    assert requests.get(f"{broker_url}/logs?limit=5", timeout=10).status_code == 200
+    token = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+    assert listing_status(broker_url, token) == 200
     every = Answers()
     for part in (before, during, probes, after):
         every.by_value.update(part.by_value)

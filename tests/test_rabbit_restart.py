@@ -126,7 +126,9 @@ def test_an_idle_service_survives_a_restart_and_answers_again_within_seconds(
 
 def test_a_reply_due_during_the_outage_no_longer_kills_the_service(restart: Restart) -> None:
     assert not restart.slow_died, restart.slow_error
-    # Its caller got an error (its connection went with RabbitMQ), and the request was
-    # acknowledged, not left to be worked again for nobody.
+    # Its caller got an error (its connection went with RabbitMQ). The request is acknowledged
+    # when the channel it came on still lives; when that channel went with RabbitMQ, no ack can
+    # reach it, and RabbitMQ keeps the request: at most that one is left, worked again once the
+    # service has reconnected (its caller's deadline has long passed by then).
     assert restart.inflight_error is not None
-    assert restart.slow_requests_left == 0
+    assert restart.slow_requests_left <= 1

@@ -102,8 +102,8 @@ def test_the_metrics_port_counts_mongodb_writes(mongo_database):
     counts = [
         s.value
         for s in writes.samples
-        if s.name.endswith("_count") and s.labels["operation"] == "insert_one"
+        if s.name.endswith("_count") and s.labels["operation"] == "insert_many"
     ]
-    assert counts == [3]
+    assert counts == [3]  # one after the other: three batches of one (group commit)
     ready = families["service_ready"].samples
     assert [(s.labels["service"], s.value) for s in ready] == [("logger_grpc", 1.0)]
