@@ -9,6 +9,7 @@ object as a context manager so that happens even when the test fails.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -23,6 +24,13 @@ from testing.ports import free_port, wait_for_port
 ROOT = Path(__file__).resolve().parent.parent
 NAMEKO = str(Path(sys.executable).with_name("nameko"))
 STOP_GRACE_SECONDS = 15
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the kernel SIGKILLs the service when the test process that started it dies
+    (killed by its timeout, say): a graceful stop could wait forever for a RabbitMQ node that
+    the test's teardown has already removed."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ class ServiceProcesses:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         self.processes[name] = process
         return process
@@ -151,6 +160,8 @@ class ServiceProcesses:
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
+        # (A service whose RabbitMQ is gone for good may never finish a graceful stop: killed
+        # after the grace period below.)
         for process in self.processes.values():
             try:
                 process.wait(timeout=STOP_GRACE_SECONDS)
