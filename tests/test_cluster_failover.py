@@ -39,6 +39,9 @@ from testing.rabbit_cluster import RabbitCluster
 
 log = logging.getLogger(__name__)
 
+# A test starts a cluster, four services and stops nodes under load: minutes, not seconds.
+pytestmark = pytest.mark.timeout(600)
+
 EVENTS = 2000
 CONCURRENCY = 16
 FAULT_ANSWERS = {503, 504}
