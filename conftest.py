@@ -16,6 +16,7 @@ eventlet.monkey_patch()
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -36,6 +37,7 @@ from testing.infrastructure import (
     SMTP_PORT,
 )
 from testing.late_port import LatePort
+from testing.own_mongo import OwnMongo
 from testing.ports import free_port
 from testing.running_system import RunningSystem
 
@@ -188,6 +190,15 @@ def running_system(
         amqp_uri=configs[BrokerService]["AMQP_URI"],
         ops_addresses=ops_addresses,
     )
+
+
+@pytest.fixture
+def own_mongo(tmp_path: Path) -> Iterator[OwnMongo]:
+    """A SecantusDB of this test's own on a free port, which the test may stop and start."""
+    mongo = OwnMongo(tmp_path / "mongo", free_port())
+    mongo.start()
+    yield mongo
+    mongo.stop()
 
 
 @pytest.fixture

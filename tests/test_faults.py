@@ -26,8 +26,6 @@ from common.log_topology import LISTENER_QUEUE
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from testing.infrastructure import MONGO_URI, SMTP_HOST, SMTP_PORT
 from testing.load import LogLoad
-from testing.own_mongo import OwnMongo
-from testing.ports import free_port
 from testing.rabbit_nodes import RabbitNode
 from testing.service_processes import Servers, ServiceProcesses
 from testing.waiting import wait_until
@@ -212,14 +210,6 @@ def test_the_listener_killed_mid_batch_again_and_again_stores_every_event_once(
         assert set(load.statuses()) == {202}, load.statuses()
         assert_stored_exactly_once(load, logs)
         assert system.exited() == {}, system.tail()
-
-
-@pytest.fixture
-def own_mongo(tmp_path: Path) -> Iterator[OwnMongo]:
-    mongo = OwnMongo(tmp_path / "mongo", free_port())
-    mongo.start()
-    yield mongo
-    mongo.stop()
 
 
 def test_a_20_second_storage_outage_under_load_loses_and_doubles_nothing(

@@ -7,8 +7,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pymongo
 import pytest
@@ -19,7 +17,6 @@ from listener.deliveries import ATTEMPTS_HEADER, REASON_HEADER, ROUTING_KEY_HEAD
 from listener.queues import DEAD_LETTER_QUEUE, RETRY_QUEUE
 from listener.service import ListenerService
 from logger.service import LoggerService
-from testing.own_mongo import OwnMongo
 from testing.ports import free_port
 from testing.waiting import wait_until
 
@@ -100,14 +97,6 @@ def test_events_published_while_the_listener_is_stopped_are_all_stored_exactly_o
     stored = Counter(entry["data"] for entry in logs.find({"name": "backlog"}))
     assert stored == Counter(expected)
     assert_queues_empty(amqp_uri)
-
-
-@pytest.fixture
-def own_mongo(tmp_path: Path) -> Iterator[OwnMongo]:
-    mongo = OwnMongo(tmp_path / "mongo", free_port())
-    mongo.start()
-    yield mongo
-    mongo.stop()
 
 
 def test_events_published_during_a_storage_outage_are_retried_and_stored_when_it_is_back(
