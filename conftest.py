@@ -41,8 +41,9 @@ from testing.own_mongo import OwnMongo
 from testing.ports import free_port
 from testing.running_system import RunningSystem
 
-# Private RabbitMQ nodes and clusters: the `rabbit_node` and `rabbit_cluster` fixtures.
-pytest_plugins = ["testing.rabbit_fixtures"]
+# Private RabbitMQ nodes and clusters (the `rabbit_node` and `rabbit_cluster` fixtures), and
+# pytest-timeout's signal method kept under eventlet (a test over its limit fails; the run goes on).
+pytest_plugins = ["testing.rabbit_fixtures", "testing.green_timeout"]
 
 # One database per test session, so that two sessions on one machine never share users.
 TEST_USERS_DB = f"users_test_{uuid.uuid4().hex[:8]}"

@@ -158,6 +158,12 @@ def test_a_real_prometheus_scrapes_every_service_as_up(running_system, mongo_dat
         )
         try:
             wait_for_port(port, 60, process=process)
+            # The port opens before the TSDB is loaded; until then the API answers 503.
+            wait_until(
+                lambda: requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=10).ok,
+                timeout=60,
+                what="prometheus ready",
+            )
             api = f"http://127.0.0.1:{port}/api/v1"
 
             def health_by_job() -> dict[str, str]:
