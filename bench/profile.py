@@ -35,7 +35,9 @@ def summarise(stacks: Path, top: int) -> str:
     total = 0
     for line in stacks.read_text().splitlines():
         frames, _, count = line.rpartition(" ")
-        if not frames:
+        # py-spy sometimes reads a frame's name as garbage with line breaks (a docstring): skip
+        # the pieces of such a line rather than fail on them.
+        if not frames or not count.isdigit():
             continue
         samples = int(count)
         total += samples
