@@ -5,7 +5,7 @@ This process is eventlet-patched like the broker, so these tests also prove that
 works under eventlet: concurrent calls from green threads, and a pending call never stalls the hub.
 """
 
-import http.client
+import socket
 from unittest import mock
 
 import eventlet
@@ -125,10 +125,8 @@ def test_a_log_call_is_answered_and_stored(
 
 def test_xmlrpc_calls_reuse_kept_alive_connections(start_clients, xmlrpc_url, logs):
     container = start_clients(LOGGER_XMLRPC_URL=xmlrpc_url, max_workers=40)
-    connect = http.client.HTTPConnection.connect
-
     with mock.patch.object(
-        http.client.HTTPConnection, "connect", autospec=True, side_effect=connect
+        socket, "create_connection", side_effect=socket.create_connection
     ) as connects:
         for number in range(10):
             with entrypoint_hook(container, "log_via_xmlrpc") as log_via_xmlrpc:

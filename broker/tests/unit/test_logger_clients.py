@@ -5,6 +5,7 @@ import http.client
 import socketserver
 import xmlrpc.client
 import xmlrpc.server
+from concurrent.futures import Future
 from unittest.mock import Mock
 
 import eventlet
@@ -14,7 +15,13 @@ from eventlet import patcher
 from eventlet.pools import Pool
 from grpc._cython import cygrpc
 
-from broker.logger_clients import GrpcLogClient, GrpcLogger, XmlRpcLogClient, XmlRpcLogger
+from broker.logger_clients import (
+    GreenWakeups,
+    GrpcLogClient,
+    GrpcLogger,
+    XmlRpcLogClient,
+    XmlRpcLogger,
+)
 from broker.payloads import OutgoingEvent
 from common.config import service_config
 from common.errors import (
@@ -201,20 +208,49 @@ class FakeRpcError(grpc.RpcError):
 
 
 def grpc_client(write_log):
+    """`write_log`: the server's answer to a call, or the error it fails with."""
+    answer = Mock(side_effect=write_log)
+
+    def start_call(request, timeout, metadata):
+        call = Future()  # done at once: grpc's callback runs in the caller, as grpc does then
+        try:
+            call.set_result(answer(request, timeout=timeout, metadata=metadata))
+        except grpc.RpcError as exc:
+            call.set_exception(exc)
+        return call
+
     stub = Mock()
-    stub.WriteLog.side_effect = write_log
-    return GrpcLogClient(stub, timeout=1), stub
+    stub.WriteLog.side_effect = answer  # a call alone: blocking, in an OS thread
+    stub.WriteLog.future.side_effect = start_call  # while others wait: grpc's future
+    return GrpcLogClient(stub, timeout=1, wakeups=GreenWakeups()), stub, answer
 
 
-def test_grpc_write_log_sends_the_entry_with_the_deadline():
-    client, stub = grpc_client(
+@pytest.fixture(params=["alone", "overlapping"])
+def overlapping(request, monkeypatch):
+    """Run the test for a call made alone and for one made while other calls wait."""
+    if request.param == "overlapping":
+        original = GreenWakeups.__init__
+
+        def init(self):
+            original(self)
+            self.waiting = 1
+
+        monkeypatch.setattr(GreenWakeups, "__init__", init)
+    return request.param
+
+
+def test_grpc_write_log_sends_the_entry_with_the_deadline(overlapping):
+    client, stub, answer = grpc_client(
         lambda request, timeout, metadata: logs_pb2.LogResponse(result="logged!")
     )
 
     assert client.write_log(EVENT) == "logged!"
-    entry = stub.WriteLog.call_args.args[0].logEntry
+    assert (stub.WriteLog.future.called, stub.WriteLog.called) == (
+        (True, False) if overlapping == "overlapping" else (False, True)
+    )
+    entry = answer.call_args.args[0].logEntry
     assert (entry.name, entry.data, entry.level) == ("n", "d", "WARNING")
-    assert stub.WriteLog.call_args.kwargs == {
+    assert answer.call_args.kwargs == {
         "timeout": 1,
         "metadata": (("idempotency-key", "event-1"), ("x-request-id", "req-1")),
     }
@@ -256,8 +292,8 @@ def test_grpc_write_log_sends_the_entry_with_the_deadline():
     ],
     ids=["invalid", "deadline", "unavailable", "internal", "unimplemented"],
 )
-def test_grpc_status_codes_map_to_service_errors(code, details, error, message):
-    client, _ = grpc_client(FakeRpcError(code, details))
+def test_grpc_status_codes_map_to_service_errors(code, details, error, message, overlapping):
+    client, _, _ = grpc_client(FakeRpcError(code, details))
 
     with pytest.raises(error) as raised:
         client.write_log(EVENT)
@@ -283,3 +319,37 @@ def test_grpc_logger_opens_one_channel_in_setup_and_closes_it_on_stop():
     provider.stop()
     with pytest.raises(ValueError, match="closed channel"):
         provider.stub.WriteLog(logs_pb2.LogRequest(), timeout=0.5)
+
+
+def test_xmlrpc_dials_again_once_when_the_server_closed_a_kept_alive_connection():
+    """The server answers one call per connection and then closes it without saying so (as
+    one whose idle timeout passed): the next call is sent again on a new connection."""
+    answer = xmlrpc.client.dumps(("ok",), methodresponse=True).encode()
+    listener = eventlet.listen(("127.0.0.1", 0))
+    connections = []
+
+    def serve():
+        while True:
+            sock, _ = listener.accept()
+            connections.append(sock)
+            request = b""
+            while b"</methodCall>" not in request:
+                request += sock.recv(65536)
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(answer)}\r\n\r\n".encode()
+            sock.sendall(head + answer)
+            sock.close()
+
+    server = eventlet.spawn(serve)
+    try:
+        container = broker_container(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+        provider = XmlRpcLogger().bind(container, "xmlrpc_logger")
+        provider.setup()
+        client = provider.get_dependency(Mock())
+        assert client.log_info(EVENT) == "ok"
+        eventlet.sleep(0.05)  # the server has closed
+        assert client.log_info(EVENT) == "ok"
+        assert len(connections) == 2
+        provider.stop()
+    finally:
+        server.kill()
+        listener.close()
