@@ -29,6 +29,7 @@ from nameko.constants import (
 from common.amqp_uri import failover_policy
 from common.queue_consumer import AMQP_ERRORS, RobustQueueConsumer
 from common.queues import as_quorum
+from common.signatures import CheckedOnceSignature
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
         return result, exc_info
 
 
-class Rpc(nameko_rpc.Rpc):
+class Rpc(CheckedOnceSignature, nameko_rpc.Rpc):
     rpc_consumer = RpcConsumer()
 
 

@@ -4,9 +4,10 @@ Nameko 2's `RpcProxy` waits for a reply forever, and a call to a service whose q
 that is stopped waits just the same. `TimeoutRpcProxy("auth", timeout_key="AUTH_RPC_TIMEOUT")`
 answers every call within its deadline, in one of three ways:
 
-- `ServiceUnavailable` (503) at once when nobody can take the call: the service's queue has no
-  consumer (no instance running) or does not exist, or RabbitMQ cannot be reached. The consumer
-  count comes from a passive declaration of the queue, one round trip to RabbitMQ per call.
+- `ServiceUnavailable` (503) within a third of a second when nobody can take the call: the
+  service's queue has no consumer (no instance running) or does not exist, or RabbitMQ cannot be
+  reached. The consumer count comes from a passive declaration of the queue, one round trip to
+  RabbitMQ per call (asked twice more, after short pauses, when it is zero).
 - `DownstreamUnavailable` (504) when a running service did not answer within the deadline read
   from the container config (seconds). The request is published with the same expiry, so one
   that nobody picked up in time is dropped by RabbitMQ instead of running late.
@@ -23,7 +24,7 @@ import uuid
 from time import perf_counter
 from typing import Any
 
-from eventlet import Timeout
+from eventlet import Timeout, sleep
 from eventlet.semaphore import Semaphore
 from kombu import Connection, Queue
 from nameko.amqp.publish import UndeliverableMessage
@@ -49,6 +50,9 @@ from common.rpc import SHORT_RETRY_POLICY, QuickPublisher
 from common.settings import Seconds, settings_for, single_setting
 
 log = logging.getLogger(__name__)
+
+# Seconds between the consumer counts asked again before a call is refused (`_has_consumers`).
+CONSUMER_RECHECK_PAUSES = (0.1, 0.25)
 
 
 class ExclusiveReplyListener(ReplyListener):
@@ -149,6 +153,20 @@ class TimeoutMethodProxy(MethodProxy):
                 self.container.service_name, f"{self.service_name}.{self.method_name}", outcome
             ).observe(perf_counter() - started)
 
+    def _has_consumers(self) -> bool:
+        """Whether an instance of the service consumes its queue. A quorum queue reports no
+        consumer for a moment while its leader moves to another node (measured on a 3-node
+        cluster: well under half a second, as the old leader's node finishes stopping), so a
+        zero is asked again after short pauses before the call is refused; a service that is
+        really down costs its caller that much more (CONSUMER_RECHECK_PAUSES)."""
+        queue = RPC_QUEUE_TEMPLATE.format(self.service_name)
+        for pause in (*CONSUMER_RECHECK_PAUSES, None):
+            if self.consumers.of(queue):
+                return True
+            if pause is not None:
+                sleep(pause)
+        return False
+
     def _call_with_deadline(self, *args: Any, **kwargs: Any) -> Any:
         target = f"{self.service_name}.{self.method_name}"
         correlation_id = str(uuid.uuid4())
@@ -156,7 +174,7 @@ class TimeoutMethodProxy(MethodProxy):
         # too when a node that lost its quorum neither answers nor confirms.
         deadline = Timeout(self.timeout)
         try:
-            if self.consumers.of(RPC_QUEUE_TEMPLATE.format(self.service_name)) == 0:
+            if not self._has_consumers():
                 raise ServiceUnavailable(f"{self.service_name} service is not running")
             try:
                 reply = self._publish(correlation_id, args, kwargs)

@@ -34,6 +34,7 @@ from common.envelope import error_response
 from common.errors import ServiceError
 from common.ids import IDEMPOTENCY_KEY_CONTEXT_KEY, IDEMPOTENCY_KEY_HEADER, event_id
 from common.settings import settings_for
+from common.signatures import CheckedOnceSignature
 from common.web.server import HttpServer
 from logger.settings import LoggerSettings
 
@@ -136,7 +137,7 @@ class XmlRpcApp:
             raise Fault(400, "malformed XML-RPC request") from None
 
 
-class XmlRpcMethod(Entrypoint):
+class XmlRpcMethod(CheckedOnceSignature, Entrypoint):
     """One XML-RPC method, e.g. "RPCServer.LogInfo", served by the decorated service method."""
 
     server = XmlRpcServer()

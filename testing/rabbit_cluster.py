@@ -32,6 +32,15 @@ class RabbitCluster:
         """Every node, in kombu's failover syntax."""
         return ";".join(node.amqp_uri for node in self.nodes)
 
+    def amqp_uri_for(self, vhost: str) -> str:
+        """Every node, in kombu's failover syntax, on one virtual host."""
+        return ";".join(node.amqp_uri.rstrip("/") + f"/{vhost}" for node in self.nodes)
+
+    def add_vhost(self, vhost: str) -> None:
+        node = self.any_ready()
+        node.ctl("add_vhost", vhost)
+        node.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
     def start(self, timeout: float = 90) -> None:
         """Boot the first node, then the others, which join it as they boot."""
         first, *others = self.nodes

@@ -1,9 +1,9 @@
 """The whole system on a private 3-node RabbitMQ cluster, through node loss (issue 12).
 
-Every service is given the cluster as one `AMQP_URI` listing the three nodes (kombu's failover
-syntax) and runs in a Nameko container of this test process (`runner_factory`); PostgreSQL and
-MongoDB are the machine's. The cluster is this module's own (`rabbit_cluster`), healed between
-tests; each test has its own MongoDB database.
+Every service runs as its own OS process (the commands of `make run`, `testing.service_processes`)
+and is given the cluster as one `AMQP_URI` listing the three nodes (kombu's failover syntax), on
+a virtual host of the test's own; PostgreSQL and MongoDB are the machine's. The cluster is this
+module's own (`rabbit_cluster`), healed between tests; each test has its own MongoDB database.
 
 - One node of three stopped under load on `/log-rabbit` (the one leading `listener.logs`, which
   is also the one every service is connected to): every request gets 202 or 503/504, and every
@@ -12,6 +12,7 @@ tests; each test has its own MongoDB database.
 - Two nodes down: fast 503/504; once a quorum is back, everything works again by itself and
   nothing accepted is lost.
 - Every durable queue is a quorum queue, as RabbitMQ itself lists them.
+- No service process exits through any of it.
 """
 
 from __future__ import annotations
@@ -20,67 +21,81 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import eventlet
-import kombu.pools
 import pytest
 import requests
 
-from auth.service import AuthService
-from broker.service import BrokerService
-from common.config import service_config
 from common.log_topology import LISTENER_QUEUE_NAME
-from listener.service import ListenerService
-from logger.service import LoggerService
-from testing.broker_session import bearer_headers
 from testing.http_load import Answers, post_each
-from testing.ports import free_port
+from testing.infrastructure import MONGO_URI, SMTP_HOST, SMTP_PORT
 from testing.rabbit_cluster import RabbitCluster
+from testing.service_processes import Servers, ServiceProcesses
 
 log = logging.getLogger(__name__)
 
-# A test starts a cluster, four services and stops nodes under load: minutes, not seconds.
-pytestmark = pytest.mark.timeout(600)
+# A test starts four service processes and stops nodes under load: minutes, not seconds.
+pytestmark = pytest.mark.timeout(300)
 
 EVENTS = 2000
 CONCURRENCY = 16
 FAULT_ANSWERS = {503, 504}
 CREDENTIALS = {"email": "admin@example.com", "password": "verysecret"}
+SIGN_IN = {"action": "auth", "auth": CREDENTIALS}
+# What these tests need: no mailer, no gRPC logger.
+SERVICES = ("logger", "auth", "listener", "broker")
 
 
 @pytest.fixture
-def broker_url(rabbit_cluster: RabbitCluster, runner_factory, users_db_uri, mongo_database) -> str:
-    """broker, auth, logger and listener on the cluster; the broker's URL."""
-    port = free_port()
-
-    def config(service: str, **overrides: object) -> dict:
-        return {**service_config(service), "AMQP_URI": rabbit_cluster.amqp_uri, **overrides}
-
-    configs = {
-        LoggerService: config(
-            "logger",
-            MONGO_DATABASE=mongo_database,
-            LOGGER_XMLRPC_ADDRESS=f"127.0.0.1:{free_port()}",
-        ),
-        AuthService: config("auth", DB_URIS={"auth:Base": users_db_uri}),
-        ListenerService: config("listener"),
-        BrokerService: config("broker", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"),
-    }
-    # Each test's services start as fresh processes would: with no pooled connection left from
-    # an earlier test to a node that has restarted since (Nameko's publishers share kombu's
-    # process-wide pools, and a service's start declares exchanges without retrying).
-    kombu.pools.reset()
-    for service, service_configuration in configs.items():
-        runner_factory(service_configuration, service).start()
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: listing_status(url) == 200, 30)
-    return url
+def vhost(rabbit_cluster: RabbitCluster) -> Iterator[str]:
+    """A virtual host of the test's own on the module's cluster: queues start empty, and their
+    leaders are placed anew."""
+    name = f"failover-{uuid.uuid4().hex[:8]}"
+    rabbit_cluster.add_vhost(name)
+    yield name
+    rabbit_cluster.ensure_running()
+    rabbit_cluster.any_ready().ctl("delete_vhost", name)
 
 
-def listing_status(broker_url: str, headers: dict[str, str] | None = None) -> int:
-    """`GET /logs` as a signed-in client (a sign-in first when no token is given)."""
-    if headers is None:
-        headers = bearer_headers(broker_url)
+@pytest.fixture
+def system(
+    rabbit_cluster: RabbitCluster,
+    vhost: str,
+    mongo_database: str,
+    users_db_uri: str,
+    tmp_path: Path,
+) -> Iterator[ServiceProcesses]:
+    """broker, auth, logger and listener on the cluster, as OS processes, ready to serve."""
+    servers = Servers(
+        rabbit_cluster.amqp_uri_for(vhost),
+        MONGO_URI,
+        mongo_database,
+        users_db_uri,
+        SMTP_HOST,
+        SMTP_PORT,
+    )
+    with ServiceProcesses(servers, tmp_path / "service-logs", services=SERVICES) as processes:
+        wait_until(lambda: serving(processes.broker_url), 60)
+        yield processes
+        assert processes.exited() == {}, processes.tail()
+
+
+def serving(broker_url: str) -> bool:
+    """A sign-in and a log listing both succeed: auth and the logger consume their queues."""
+    signed_in = requests.post(f"{broker_url}/handle", json=SIGN_IN, timeout=10)
+    if signed_in.status_code != 202:
+        return False
+    return listing_status(broker_url, token_headers(signed_in)) == 200
+
+
+def token_headers(signed_in: requests.Response) -> dict[str, str]:
+    return {"Authorization": f"Bearer {signed_in.json()['data']['access_token']}"}
+
+
+def listing_status(broker_url: str, headers: dict[str, str]) -> int:
+    """`GET /logs` as a signed-in client."""
     return requests.get(f"{broker_url}/logs?limit=5", headers=headers, timeout=10).status_code
 
 
@@ -129,10 +144,11 @@ def assert_stored_once(logs, name: str, answers: Answers, seconds: float = 90) -
 
 
 def test_every_accepted_event_is_stored_once_through_the_stop_of_the_queue_leader(
-    rabbit_cluster: RabbitCluster, broker_url: str, logs
+    rabbit_cluster: RabbitCluster, vhost: str, system: ServiceProcesses, logs
 ) -> None:
+    broker_url = system.broker_url
     name = f"failover-{uuid.uuid4().hex[:8]}"
-    leader = rabbit_cluster.leader_of(LISTENER_QUEUE_NAME)
+    leader = rabbit_cluster.leader_of(LISTENER_QUEUE_NAME, vhost)
     answers = Answers()
     values = [f"{name} {number}" for number in range(EVENTS)]
     load = eventlet.spawn(
@@ -148,25 +164,28 @@ def test_every_accepted_event_is_stored_once_through_the_stop_of_the_queue_leade
     leader.stop()
     stopped_in = time.monotonic() - stopping
     wait_until(lambda: answers.done >= EVENTS // 2, 120, 0.05)
-    new_leader = rabbit_cluster.leader_of(LISTENER_QUEUE_NAME)
+    new_leader = rabbit_cluster.leader_of(LISTENER_QUEUE_NAME, vhost)
     leader.start()
     load.wait()
 
     statuses = answers.statuses()
     log.info("statuses %s; %s stopped in %.1f s", dict(statuses), leader.nodename, stopped_in)
     assert set(statuses) <= {202} | FAULT_ANSWERS, statuses
-    assert statuses[202] >= EVENTS * 0.9, statuses  # one node of three down costs little
+    # One node of three down costs at most a publish caught mid-flight (its retry on another
+    # node is refused only when its deadline passed).
+    assert statuses[202] >= EVENTS * 0.99, statuses
     assert new_leader is not leader
     assert_stored_once(logs, name, answers)
 
 
 def test_auth_and_log_listings_answer_while_a_node_is_down(
-    rabbit_cluster: RabbitCluster, broker_url: str
+    rabbit_cluster: RabbitCluster, system: ServiceProcesses
 ) -> None:
-    auth = {"action": "auth", "auth": CREDENTIALS}
+    broker_url = system.broker_url
+    auth = SIGN_IN
     signed_in = requests.post(f"{broker_url}/handle", json=auth, timeout=10)
     assert signed_in.status_code == 202
-    token = {"Authorization": f"Bearer {signed_in.json()['data']['access_token']}"}
+    token = token_headers(signed_in)
     node = rabbit_cluster.node(rabbit_cluster.nodes[0].nodename)  # every service's first node
     stop = eventlet.spawn(node.stop)
     eventlet.sleep(0.5)
@@ -181,16 +200,14 @@ def test_auth_and_log_listings_answer_while_a_node_is_down(
     stop.wait()
 
     log.info("while %s stopped: %s", node.nodename, Counter(answered))
-    assert all(status in {200, 202} | FAULT_ANSWERS for _, status in answered), answered
-    failed = [call for call in answered if call[1] in FAULT_ANSWERS]
-    assert len(failed) <= 2, f"more than a reconnect's worth of failures: {answered}"
-    # The last calls, made with the node down for good, all succeeded.
-    assert answered[-4:] == [("auth", 202), ("logs", 200)] * 2
+    # Node loss is invisible: another node could take every call, so none is refused.
+    assert set(answered) == {("auth", 202), ("logs", 200)}, Counter(answered)
 
 
 def test_two_nodes_down_answer_503_or_504_fast_then_everything_recovers(
-    rabbit_cluster: RabbitCluster, broker_url: str, logs
+    rabbit_cluster: RabbitCluster, system: ServiceProcesses, logs
 ) -> None:
+    broker_url = system.broker_url
     name = f"quorum-{uuid.uuid4().hex[:8]}"
     url = f"{broker_url}/log-rabbit"
     before = post_each(url, [f"{name} before {n}" for n in range(100)], log_body(name), 8)
@@ -217,9 +234,7 @@ def test_two_nodes_down_answer_503_or_504_fast_then_everything_recovers(
     log.info("slowest refusal %.1f s", slowest)
     assert slowest < 8, f"a request took {slowest:.1f} s"
     asked = time.monotonic()
-    auth = requests.post(
-        f"{broker_url}/handle", json={"action": "auth", "auth": CREDENTIALS}, timeout=10
-    )
+    auth = requests.post(f"{broker_url}/handle", json=SIGN_IN, timeout=10)
     auth_took = time.monotonic() - asked
     log.info("auth with a minority left: %d in %.1f s", auth.status_code, auth_took)
     assert auth.status_code in FAULT_ANSWERS
@@ -239,11 +254,9 @@ def test_two_nodes_down_answer_503_or_504_fast_then_everything_recovers(
     after = post_each(url, [f"{name} after {n}" for n in range(100)], log_body(name), 8)
     log.info("recovered %.1f s after the nodes were ready", recovered)
     assert after.statuses() == {202: 100}
-    login = requests.post(
-        f"{broker_url}/handle", json={"action": "auth", "auth": CREDENTIALS}, timeout=10
-    )
+    login = requests.post(f"{broker_url}/handle", json=SIGN_IN, timeout=10)
     assert login.status_code == 202
-    token = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+    token = token_headers(login)
     assert listing_status(broker_url, token) == 200
     every = Answers()
     for part in (before, during, probes, after):
@@ -253,15 +266,16 @@ def test_two_nodes_down_answer_503_or_504_fast_then_everything_recovers(
 
 
 def test_every_durable_queue_is_a_quorum_queue(
-    rabbit_cluster: RabbitCluster, broker_url: str
+    rabbit_cluster: RabbitCluster, vhost: str, system: ServiceProcesses
 ) -> None:
-    requests.post(
-        f"{broker_url}/handle", json={"action": "auth", "auth": CREDENTIALS}, timeout=10
-    ).raise_for_status()
+    broker_url = system.broker_url
+    requests.post(f"{broker_url}/handle", json=SIGN_IN, timeout=10).raise_for_status()
     requests.post(
         f"{broker_url}/log-rabbit", json={"log": {"name": "types", "data": "x"}}, timeout=10
     ).raise_for_status()
-    listed = rabbit_cluster.any_ready().ctl("list_queues", "name", "type", "--no-table-headers")
+    listed = rabbit_cluster.any_ready().ctl(
+        "list_queues", "-p", vhost, "name", "type", "--no-table-headers"
+    )
     types = dict(line.split("\t") for line in listed.strip().splitlines())
     replies = {queue: kind for queue, kind in types.items() if queue.startswith("rpc.reply-")}
     durable = {queue: kind for queue, kind in types.items() if queue not in replies}
