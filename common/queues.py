@@ -90,8 +90,13 @@ def _migrate(queue: Queue, connection: Any, refusal: str) -> Queue:
         queue.name,
         refusal,
     )
-    return Queue(queue.name, exchange=queue.exchange, routing_key=queue.routing_key,
-                 bindings=queue.bindings, no_declare=True)
+    return Queue(
+        queue.name,
+        exchange=queue.exchange,
+        routing_key=queue.routing_key,
+        bindings=queue.bindings,
+        no_declare=True,
+    )
 
 
 def _close_quietly(channel: Any) -> None:
