@@ -7,7 +7,8 @@ answers every call within its deadline, in one of three ways:
 - `ServiceUnavailable` (503) within a third of a second when nobody can take the call: the
   service's queue has no consumer (no instance running) or does not exist, or RabbitMQ cannot be
   reached. The consumer count comes from a passive declaration of the queue, one round trip to
-  RabbitMQ per call (asked twice more, after short pauses, when it is zero).
+  RabbitMQ per call (asked again after short pauses when it is zero; for up to 2.4 s in the 30 s
+  after a node of the cluster left, while quorum queues may answer zero for want of a leader).
 - `DownstreamUnavailable` (504) when a running service did not answer within the deadline read
   from the container config (seconds). The request is published with the same expiry, so one
   that nobody picked up in time is dropped by RabbitMQ instead of running late.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any
 
 from eventlet import Timeout, sleep
@@ -53,6 +54,13 @@ log = logging.getLogger(__name__)
 
 # Seconds between the consumer counts asked again before a call is refused (`_has_consumers`).
 CONSUMER_RECHECK_PAUSES = (0.1, 0.25)
+# For this long after RabbitMQ dropped the connection that asks (a node left), a zero is asked
+# again for longer: a quorum queue answers "no consumers" whenever its leader cannot be asked
+# (RabbitMQ's `rabbit_quorum_queue:stat` returns {ok, 0, 0} then), and its leader moves only when
+# the old leader's node finishes stopping, seconds after it dropped its connections (measured on
+# a 3-node cluster: ~6 s after, and up to ~1 s of zeros).
+UNSETTLED_SECONDS = 30.0
+UNSETTLED_RECHECK_PAUSES = (0.1, 0.25, 0.5, 0.5, 0.5, 0.5)
 
 
 class ExclusiveReplyListener(ReplyListener):
@@ -88,6 +96,12 @@ class ConsumerCount:
         )
         self._channel: Any = None
         self._lock = Semaphore()
+        self._lost_at = -UNSETTLED_SECONDS  # when RabbitMQ last dropped this connection
+
+    def unsettled(self) -> bool:
+        """Whether this connection was dropped lately: a node left, and the quorum queues it
+        led are moving to other nodes, which for a while report no consumers."""
+        return monotonic() - self._lost_at < UNSETTLED_SECONDS
 
     def of(self, queue: str) -> int:
         """Consumers of `queue` (0 when it does not exist); raises ServiceUnavailable when
@@ -105,6 +119,7 @@ class ConsumerCount:
                     self._channel = None
                     if _is_not_found(exc):
                         return 0
+                    self._lost_at = monotonic()
                     self._connection.collect()
                     if attempt == 2:
                         raise ServiceUnavailable("RabbitMQ is unavailable") from None
@@ -155,12 +170,12 @@ class TimeoutMethodProxy(MethodProxy):
 
     def _has_consumers(self) -> bool:
         """Whether an instance of the service consumes its queue. A quorum queue reports no
-        consumer for a moment while its leader moves to another node (measured on a 3-node
-        cluster: well under half a second, as the old leader's node finishes stopping), so a
-        zero is asked again after short pauses before the call is refused; a service that is
-        really down costs its caller that much more (CONSUMER_RECHECK_PAUSES)."""
+        consumer while its leader moves to another node, so a zero is asked again after short
+        pauses before the call is refused, longer ones while the cluster is unsettled (see
+        UNSETTLED_SECONDS); a service that is really down costs its caller that much more."""
         queue = RPC_QUEUE_TEMPLATE.format(self.service_name)
-        for pause in (*CONSUMER_RECHECK_PAUSES, None):
+        pauses = UNSETTLED_RECHECK_PAUSES if self.consumers.unsettled() else CONSUMER_RECHECK_PAUSES
+        for pause in (*pauses, None):
             if self.consumers.of(queue):
                 return True
             if pause is not None:
