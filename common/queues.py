@@ -39,14 +39,22 @@ def as_quorum(queue: Queue) -> Queue:
     if not queue.durable or queue.exclusive or queue.auto_delete:
         return queue
     arguments = {**(queue.queue_arguments or {}), QUEUE_TYPE: QUORUM}
+    return _same_queue(
+        queue,
+        durable=True,
+        queue_arguments=arguments,
+        consumer_arguments=queue.consumer_arguments,
+    )
+
+
+def _same_queue(queue: Queue, **options: Any) -> Queue:
+    """`queue`'s name, exchange and bindings, with other options."""
     return Queue(
         queue.name,
         exchange=queue.exchange,
         routing_key=queue.routing_key,
         bindings=queue.bindings,
-        durable=True,
-        queue_arguments=arguments,
-        consumer_arguments=queue.consumer_arguments,
+        **options,
     )
 
 
@@ -90,13 +98,7 @@ def _migrate(queue: Queue, connection: Any, refusal: str) -> Queue:
         queue.name,
         refusal,
     )
-    return Queue(
-        queue.name,
-        exchange=queue.exchange,
-        routing_key=queue.routing_key,
-        bindings=queue.bindings,
-        no_declare=True,
-    )
+    return _same_queue(queue, no_declare=True)
 
 
 def _close_quietly(channel: Any) -> None:
